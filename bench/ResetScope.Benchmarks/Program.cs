@@ -1,0 +1,1 @@
+namespace Bench; public static class P { public static void Main() { } }

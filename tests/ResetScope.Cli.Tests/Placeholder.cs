@@ -1,0 +1,1 @@
+namespace ResetScope.Cli.Tests;

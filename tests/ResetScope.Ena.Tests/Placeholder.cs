@@ -1,0 +1,1 @@
+namespace ResetScope.Ena.Tests;
