@@ -1,6 +1,43 @@
+using System.CommandLine;
+using ResetScope.Cli.Commands;
+
 namespace ResetScope.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static int Main(string[] args) => Run(args, new SystemConsole());
+
+    /// <summary>Parses and runs one command line against <paramref name="console"/>.</summary>
+    public static int Run(string[] args, IConsole console)
+    {
+        var root = new RootCommand("ResetScope: find, explain and reproduce network-driver resets (AWS ENA first).");
+        root.Subcommands.Add(SimulateCommand.Create(console));
+
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (System.CommandLine.Parsing.ParseError e in parse.Errors)
+            {
+                console.Error.WriteLine($"resetscope: {e.Message}");
+            }
+
+            console.Error.WriteLine("resetscope: see 'resetscope --help'");
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false });
+        }
+        catch (UserFacingException e)
+        {
+            console.Error.WriteLine($"resetscope: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e)
+        {
+            console.Error.WriteLine($"resetscope: internal failure: {e}");
+            return ExitCodes.InternalFailure;
+        }
+    }
 }
