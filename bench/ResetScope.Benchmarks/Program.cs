@@ -1,1 +1,9 @@
-namespace Bench; public static class P { public static void Main() { } }
+using BenchmarkDotNet.Running;
+
+namespace ResetScope.Benchmarks;
+
+public static class Program
+{
+    // dotnet run -c Release --project bench/ResetScope.Benchmarks -- --filter '*'   (BenchmarkDotNet switches)
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}

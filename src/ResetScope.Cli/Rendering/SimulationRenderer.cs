@@ -157,7 +157,7 @@ public static class SimulationRenderer
         w.WriteLine("Timeline (uptime seconds; kernel lines as dmesg shows them)");
         foreach (CpuEventSpec c in s.CpuEvents)
         {
-            double at = (s.UptimeNs + 1_000_000_000 + c.StartNs) / 1e9;
+            double at = (s.UptimeNs + c.StartNs) / 1e9;
             string who = c.Comm is null ? "" : $" by {c.Comm}" + (c.Pid is int pid ? $"[{pid}]" : "");
             string share = c.Kind == CpuHogKind.Contention ? $", softirq share {c.Share:0.##}" : "";
             w.WriteLine(string.Create(s_inv, $"  {at,12:0.000000}  ▶ CPU {c.Cpu} unavailable to softirqs for {c.DurationNs / 1e9:0.###} s ({KindName(c.Kind)}{share}){who}"));
@@ -165,7 +165,7 @@ public static class SimulationRenderer
 
         foreach (FaultSpec fault in s.Faults)
         {
-            double at = (s.UptimeNs + 1_000_000_000 + fault.StartNs) / 1e9;
+            double at = (s.UptimeNs + fault.StartNs) / 1e9;
             string span = fault.DurationNs is long d ? string.Create(s_inv, $" for {d / 1e9:0.###} s") : "";
             w.WriteLine(string.Create(s_inv, $"  {at,12:0.000000}  ▶ device fault: {FaultName(fault.Kind)}{(IsQueueFault(fault.Kind) ? $" on queue {fault.Queue}" : "")}{span}"));
         }
@@ -262,21 +262,31 @@ public static class SimulationRenderer
 
     private static string Pct(long part, long whole) => whole == 0 ? "0%" : string.Create(s_inv, $"{100.0 * part / whole:0.###}%");
 
-    /// <summary>The ENA stats dump: <c>ena BDF if: name: 123</c>.</summary>
+    /// <summary>The ENA stats dump: <c>ena BDF if: name: 123</c> and nothing else after the prefix.</summary>
     public static bool IsStatsLine(string text)
     {
-        int colon = text.LastIndexOf(": ", StringComparison.Ordinal);
-        if (colon < 0 || !text.StartsWith("ena ", StringComparison.Ordinal))
+        if (!text.StartsWith("ena ", StringComparison.Ordinal))
         {
             return false;
         }
 
-        ReadOnlySpan<char> value = text.AsSpan(colon + 2);
-        ReadOnlySpan<char> name = text.AsSpan(0, colon);
-        int nameStart = name.LastIndexOf(' ') + 1;
-        ReadOnlySpan<char> counter = name[nameStart..];
-        return value.Length > 0 && ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _)
-            && counter.Length > 0 && !counter.ContainsAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789_");
+        int prefixEnd = text.IndexOf(": ", StringComparison.Ordinal);
+        if (prefixEnd < 0)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<char> body = text.AsSpan(prefixEnd + 2);
+        int colon = body.IndexOf(": ", StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<char> name = body[..colon];
+        ReadOnlySpan<char> value = body[(colon + 2)..];
+        return !name.ContainsAnyExcept("abcdefghijklmnopqrstuvwxyz0123456789_")
+            && value.Length > 0 && !value.ContainsAnyExceptInRange('0', '9');
     }
 
     private static string KindName(CpuHogKind k) => k switch

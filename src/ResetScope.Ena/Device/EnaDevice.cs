@@ -292,6 +292,10 @@ public sealed class EnaDevice
         {
             _resetRequested = false;
             _resetDoneAtNs = _host.NowNs + Config.InternalResetNs;
+
+            // What the device itself spent: raising the indication, then the reset proper. The driver's
+            // 5–10 ms polling sleeps around it are driver time, reported separately.
+            LastInternalResetNs = Config.ResetIndicationNs + Config.InternalResetNs;
         }
     }
 
@@ -304,7 +308,6 @@ public sealed class EnaDevice
     {
         ResetInProgress = false;
         _resetDoneAtNs = long.MaxValue;
-        LastInternalResetNs = _host.NowNs - _resetStartedNs;
         DeviceResets++;
         AenqTail = 0;
         AenqHead = 0;

@@ -39,9 +39,10 @@ public sealed class Simulator
     public Simulator(Scenario scenario)
     {
         _s = scenario;
-        _startNs = scenario.UptimeNs;
-        _endNs = _startNs + scenario.DurationNs;
-        var hogs = scenario.CpuEvents.Select(e => new CpuHog(e.Cpu, e.Kind, _startNs + e.StartNs, _startNs + e.StartNs + e.DurationNs, e.Share, e.Comm, e.Pid, e.RtThrottling));
+        // The driver probes during the second before the window of interest; scenario times count from UptimeNs.
+        _startNs = scenario.UptimeNs - 1_000_000_000;
+        _endNs = scenario.UptimeNs + scenario.DurationNs;
+        var hogs = scenario.CpuEvents.Select(e => new CpuHog(e.Cpu, e.Kind, scenario.UptimeNs + e.StartNs, scenario.UptimeNs + e.StartNs + e.DurationNs, e.Share, e.Comm, e.Pid, e.RtThrottling));
         var cpus = new CpuModel(scenario.Cpus, hogs, scenario.Seed);
         _k = new SimKernel(scenario.Hz, _startNs, scenario.Seed, cpus, scenario.SerialConsoleBaud);
         var version = Driver.DriverVersion.Parse(scenario.DriverVersion);
@@ -110,10 +111,26 @@ public sealed class Simulator
 
     public SimulationResult Run()
     {
+        // Continuations of the driver's async paths must run inside this event loop, never on a caller's
+        // synchronization context (a test runner's, a UI's): that would reorder them and break determinism.
+        SynchronizationContext? saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            return RunLoop();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
+    }
+
+    private SimulationResult RunLoop()
+    {
         // Probe happens before the window of interest: quietly, with the clock moving.
         _k.Quiet = true;
         Task probe = _adapter.ProbeAsync();
-        _k.RunUntil(_startNs + 1_000_000_000);
+        _k.RunUntil(_s.UptimeNs);
         probe.GetAwaiter().GetResult();
         _k.Quiet = false;
 
@@ -129,7 +146,7 @@ public sealed class Simulator
 
     private void ScheduleScenario()
     {
-        long t0 = _startNs + 1_000_000_000;
+        long t0 = _s.UptimeNs;
         foreach (FaultSpec f in _s.Faults)
         {
             long at = t0 + f.StartNs;
@@ -157,7 +174,7 @@ public sealed class Simulator
     /// <summary>The soft-lockup detector: reports a CPU stuck for more than 2 × watchdog_thresh (20 s), from its 4 s hrtimer.</summary>
     private void ScheduleSoftLockup(CpuEventSpec e, long t0)
     {
-        long start = _startNs + e.StartNs;
+        long start = t0 + e.StartNs;
         long report = start + 20_000_000_000L;
         report += 4_000_000_000L - (report - start) % 4_000_000_000L;
         if (report < start + e.DurationNs && report > t0)
@@ -300,7 +317,7 @@ public sealed class Simulator
     {
         Scenario = _s,
         Version = _adapter.Version,
-        StartNs = _startNs,
+        StartNs = _s.UptimeNs,
         EndNs = runEnd,
         Records = _k.Records,
         Episodes = _adapter.Episodes,

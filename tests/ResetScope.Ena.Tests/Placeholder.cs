@@ -1,1 +1,0 @@
-namespace ResetScope.Ena.Tests;
