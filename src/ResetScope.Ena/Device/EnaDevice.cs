@@ -370,6 +370,18 @@ public sealed class EnaDevice
     // ---- IO datapath ----
 
     /// <summary>
+    /// True when this queue's device side would, within <paramref name="withinNs"/>, complete everything sent
+    /// and deliver its interrupt with nothing unusual: running, no fault armed on the queue.
+    /// </summary>
+    public bool CompletesCleanly(IoQueuePair q, long withinNs)
+    {
+        int qid = q.Qid;
+        return Running && q.Created && !Faults.TxWithheld[qid] && !Faults.QueueInterruptsLost[qid]
+            && !Faults.CorruptTxReqId[qid] && !Faults.CorruptTxDescriptor[qid] && !Faults.CorruptRxReqId[qid]
+            && !Faults.CorruptRxDescriptor[qid] && Config.TxCompletionLatencyNs + Faults.TxExtraLatencyNs[qid] <= withinNs;
+    }
+
+    /// <summary>
     /// Advances one queue pair's device side up to <paramref name="horizonNs"/>: completes transmitted packets,
     /// delivers <paramref name="rxArrivals"/> received packets into posted buffers, and fires the MSI-X when
     /// there is something to report and the vector is unmasked. Returns the Rx packets dropped for lack of buffers.
@@ -388,33 +400,37 @@ public sealed class EnaDevice
             ulong head = q.TxSqHead;
             ulong tail = q.TxSqTail;
             ulong cqTail = q.TxCqTail;
-            int size = q.TxSize;
+            int mask = q.TxMask;
             ushort[] sq = q.TxSq;
             long[] submitted = q.TxSqSubmitNs;
             ushort[] cq = q.TxCq;
+            long due = horizonNs - latency;
             while (head != tail)
             {
-                int slot = (int)(head % (ulong)size);
-                if (submitted[slot] + latency > horizonNs)
+                int slot = (int)head & mask;
+                if (submitted[slot] > due)
                 {
                     break;
                 }
 
-                int cslot = (int)(cqTail % (ulong)size);
-                cq[cslot] = sq[slot];
+                cq[(int)cqTail & mask] = sq[slot];
+                head++;
+                cqTail++;
+            }
+
+            if (cqTail != q.TxCqTail)
+            {
+                int last = (int)(cqTail - 1) & mask;
                 if (Faults.CorruptTxReqId[qid])
                 {
                     Faults.CorruptTxReqId[qid] = false;
-                    cq[cslot] = (ushort)(size + 7);
+                    cq[last] = (ushort)(q.TxSize + 7);
                 }
                 else if (Faults.CorruptTxDescriptor[qid])
                 {
                     Faults.CorruptTxDescriptor[qid] = false;
-                    q.TxCqFlags[cslot] = CompletionFlags.Malformed;
+                    q.TxCqFlags[last] = CompletionFlags.Malformed;
                 }
-
-                head++;
-                cqTail++;
             }
 
             q.TxSqHead = head;
@@ -427,27 +443,32 @@ public sealed class EnaDevice
             int posted = q.RxPosted;
             int take = Math.Min(posted, rxArrivals);
             dropped = rxArrivals - take;
-            int size = q.RxSize;
+            int mask = q.RxMask;
+            ulong sqHead = q.RxSqHead;
+            ulong cqTail = q.RxCqTail;
+            ushort[] rxSq = q.RxSq;
+            ushort[] rxCq = q.RxCq;
             for (int i = 0; i < take; i++)
             {
-                int slot = (int)(q.RxSqHead % (ulong)size);
-                int cslot = (int)(q.RxCqTail % (ulong)size);
-                q.RxCq[cslot] = q.RxSq[slot];
-                q.RxSqHead++;
-                q.RxCqTail++;
+                rxCq[(int)cqTail & mask] = rxSq[(int)sqHead & mask];
+                sqHead++;
+                cqTail++;
             }
 
+            q.RxSqHead = sqHead;
+            q.RxCqTail = cqTail;
             if (take > 0)
             {
+                int last = (int)(cqTail - 1) & mask;
                 if (Faults.CorruptRxReqId[qid])
                 {
                     Faults.CorruptRxReqId[qid] = false;
-                    q.RxCq[(int)((q.RxCqTail - 1) % (ulong)size)] = (ushort)(size + 7);
+                    rxCq[last] = (ushort)(q.RxSize + 7);
                 }
                 else if (Faults.CorruptRxDescriptor[qid])
                 {
                     Faults.CorruptRxDescriptor[qid] = false;
-                    q.RxCqFlags[(int)((q.RxCqTail - 1) % (ulong)size)] = CompletionFlags.Malformed;
+                    q.RxCqFlags[last] = CompletionFlags.Malformed;
                 }
             }
 

@@ -10,7 +10,14 @@ public sealed class IoQueuePair
 {
     public IoQueuePair(int qid, int txSize, int rxSize)
     {
+        if (!int.IsPow2(txSize) || !int.IsPow2(rxSize))
+        {
+            throw new ArgumentException($"ring sizes must be powers of two (got Tx {txSize}, Rx {rxSize})");
+        }
+
         Qid = qid;
+        TxMask = txSize - 1;
+        RxMask = rxSize - 1;
         TxSize = txSize;
         RxSize = rxSize;
         TxSq = new ushort[txSize];
@@ -27,6 +34,11 @@ public sealed class IoQueuePair
     public int TxSize { get; }
 
     public int RxSize { get; }
+
+    /// <summary>Ring sizes are powers of two (as ENA requires): slot = index &amp; mask.</summary>
+    public int TxMask { get; }
+
+    public int RxMask { get; }
 
     // Tx submission: the driver writes req_ids at TxSqTail and rings the doorbell; the device consumes at TxSqHead.
     public readonly ushort[] TxSq;

@@ -37,13 +37,14 @@ public sealed partial class EnaAdapter
         bool[] timedOut = ring.TimedOut;
         ushort[] sq = qp.TxSq;
         long[] submitted = qp.TxSqSubmitNs;
+        int mask = qp.TxMask;
         for (int i = 0; i < n; i++)
         {
-            ushort reqId = freeIds[(int)(use % (ulong)size)];
+            ushort reqId = freeIds[(int)use & mask];
             use++;
             sent[reqId] = jiffies;
             timedOut[reqId] = false;
-            int slot = (int)(tail % (ulong)size);
+            int slot = (int)tail & mask;
             sq[slot] = reqId;
             submitted[slot] = now;
             tail++;
@@ -145,10 +146,12 @@ public sealed partial class EnaAdapter
         ushort[] freeIds = ring.FreeIds;
         ushort[] cq = qp.TxCq;
         byte[] flags = qp.TxCqFlags;
+        bool[] timedOut = ring.TimedOut;
         bool countPending = _v.HasPendingTimedOut;
+        int mask = qp.TxMask;
         while (done < budget && head != tail)
         {
-            int slot = (int)(head % (ulong)size);
+            int slot = (int)head & mask;
             int reqId = cq[slot];
             if (flags[slot] != 0 && _v.AtLeast(2, 10))
             {
@@ -177,13 +180,18 @@ public sealed partial class EnaAdapter
                 return done;
             }
 
-            if (countPending && ring.TimedOut[reqId])
+            if (countPending && timedOut[reqId])
             {
                 ring.PendingTimedOut--;
             }
 
             sent[reqId] = 0;
-            freeIds[(int)(clean % (ulong)size)] = (ushort)reqId;
+            if (reqId != ((int)clean & mask))
+            {
+                ring.InOrder = false;
+            }
+
+            freeIds[(int)clean & mask] = (ushort)reqId;
             clean++;
             head++;
             done++;
@@ -212,15 +220,22 @@ public sealed partial class EnaAdapter
         int done = 0;
         ulong head = qp.RxCqHead;
         ulong tail = qp.RxCqTail;
+        int mask = qp.RxMask;
+        ushort[] rxCq = qp.RxCq;
+        byte[] rxFlags = qp.RxCqFlags;
+        bool[] posted = ring.Posted;
+        ushort[] freeIds = ring.FreeIds;
+        ulong clean = ring.NextToClean;
         while (done < budget && head != tail)
         {
-            int slot = (int)(head % (ulong)size);
-            int reqId = qp.RxCq[slot];
-            byte flags = qp.RxCqFlags[slot];
-            qp.RxCqFlags[slot] = 0;
+            int slot = (int)head & mask;
+            int reqId = rxCq[slot];
+            byte flags = rxFlags[slot];
+            rxFlags[slot] = 0;
             if (flags != 0 && _v.AtLeast(2, 8, 3))
             {
                 qp.RxCqHead = head + 1;
+                ring.NextToClean = clean;
                 NetErr(EnaMessages.CorruptedRxDescriptor(0, qid, reqId));
                 if (_v.AtLeast(2, 13))
                 {
@@ -231,23 +246,30 @@ public sealed partial class EnaAdapter
                 return done;
             }
 
-            if (reqId >= size || !ring.Posted[reqId])
+            if (reqId >= size || !posted[reqId])
             {
                 qp.RxCqHead = head + 1;
+                ring.NextToClean = clean;
                 NetErr(EnaMessages.BadRxReqId(0, qid, reqId));
                 RxStats[qid].BadReqId++;
                 RequestReset(ResetReason.InvRxReqId, ResetFamily.Other, qid);
                 return done;
             }
 
-            ring.Posted[reqId] = false;
-            ring.FreeIds[(int)(ring.NextToClean % (ulong)size)] = (ushort)reqId;
-            ring.NextToClean++;
+            posted[reqId] = false;
+            if (reqId != ((int)clean & mask))
+            {
+                ring.InOrder = false;
+            }
+
+            freeIds[(int)clean & mask] = (ushort)reqId;
+            clean++;
             head++;
             done++;
         }
 
         qp.RxCqHead = head;
+        ring.NextToClean = clean;
         ref RxQueueStats st = ref RxStats[qid];
         st.Cnt += (ulong)done;
         st.Bytes += (ulong)done * (ulong)Config.PacketBytes;
@@ -269,13 +291,119 @@ public sealed partial class EnaAdapter
 
         // The device keeps one entry empty (ena_com_free_q_entries = depth - 1 - used).
         int free = size - 1 - (int)(ring.NextToUse - ring.NextToClean);
+        int mask = qp.RxMask;
+        ulong use = ring.NextToUse;
+        ulong tail = qp.RxSqTail;
+        ushort[] freeIds = ring.FreeIds;
+        bool[] posted = ring.Posted;
+        ushort[] rxSq = qp.RxSq;
         for (int i = 0; i < free; i++)
         {
-            ushort reqId = ring.FreeIds[(int)(ring.NextToUse % (ulong)size)];
-            ring.NextToUse++;
-            ring.Posted[reqId] = true;
-            qp.RxSq[(int)(qp.RxSqTail % (ulong)size)] = reqId;
-            qp.RxSqTail++;
+            ushort reqId = freeIds[(int)use & mask];
+            use++;
+            posted[reqId] = true;
+            rxSq[(int)tail & mask] = reqId;
+            tail++;
+        }
+
+        ring.NextToUse = use;
+        qp.RxSqTail = tail;
+    }
+
+    /// <summary>
+    /// An exact shortcut for a jiffy in which nothing can go differently from the step-by-step path: the queue
+    /// is idle and in order, the device and CPU are healthy, and this jiffy's packets fit in one poll. It
+    /// applies the same state changes and counters as Xmit → device → MSI-X → one NAPI poll, without touching
+    /// each packet. Returns false (and changes nothing) when any precondition fails.
+    /// </summary>
+    public bool TrySteadyTick(int qid, int tx, int rx, long horizonNs)
+    {
+        TxRing ring = _tx[qid];
+        RxRing rxRing = _rx[qid];
+        IoQueuePair qp = _qp[qid];
+        Napi napi = _napi[qid];
+        int size = ring.Size;
+        if (!DevUp || TriggerReset || ring.InUse != 0 || !ring.InOrder || !rxRing.InOrder
+            || qp.TxCqPending != 0 || qp.RxCqPending != 0 || !qp.InterruptUnmasked || qp.LostInterruptKick
+            || napi.Scheduled || napi.Disabled || napi.IdleWaiter is not null || _netdev.TxStopped[qid]
+            || tx >= size - (Config.TxSglSize + 2) || tx >= size / 4 || rx >= NapiWeight || rx > qp.RxPosted
+            || !_dev.CompletesCleanly(qp, horizonNs - _k.NowNs))
+        {
+            return false;
+        }
+
+        if (tx == 0 && rx == 0)
+        {
+            return true;
+        }
+
+        ulong j = _k.Jiffies;
+        ref TxQueueStats st = ref TxStats[qid];
+
+        // ena_start_xmit ... ena_clean_tx_irq: every req_id goes out and comes back in order.
+        ulong n = (ulong)tx;
+        ring.NextToUse += n;
+        ring.NextToClean += n;
+        qp.TxSqTail += n;
+        qp.TxSqHead += n;
+        qp.TxCqTail += n;
+        qp.TxCqHead += n;
+        if (tx > 0)
+        {
+            st.Cnt += n;
+            st.Bytes += n * (ulong)Config.PacketBytes;
+            st.Doorbells++;
+            _netdev.TransStart[qid] = j;
+        }
+
+        // The device fills posted Rx buffers; the poll passes them up and refills.
+        if (rx > 0)
+        {
+            int mask = qp.RxMask;
+            SetPosted(rxRing.Posted, (int)qp.RxSqHead & mask, rx, mask, false);
+            ulong m = (ulong)rx;
+            qp.RxSqHead += m;
+            qp.RxCqTail += m;
+            qp.RxCqHead += m;
+            rxRing.NextToClean += m;
+            ref RxQueueStats rs = ref RxStats[qid];
+            rs.Cnt += m;
+            rs.Bytes += m * (ulong)Config.PacketBytes;
+            rs.CsumGood += m;
+            int free = size - 1 - (int)(rxRing.NextToUse - rxRing.NextToClean);
+            SetPosted(rxRing.Posted, (int)rxRing.NextToUse & mask, free, mask, true);
+            rxRing.NextToUse += (ulong)free;
+            qp.RxSqTail += (ulong)free;
+        }
+
+        // MSI-X, then one poll that finishes under budget and re-arms the interrupt.
+        if (_v.TracksInterruptTime)
+        {
+            ring.LastIntrJiffies = j;
+        }
+
+        ring.FirstInterrupt = true;
+        if (_v.TracksNapiTime)
+        {
+            ring.LastNapiJiffies = j;
+        }
+
+        ring.NapiCpu = napi.Cpu;
+        st.UnmaskInterrupt++;
+        st.NapiComp++;
+        st.TxPoll++;
+        return true;
+    }
+
+    private const int NapiWeight = 64;
+
+    private static void SetPosted(bool[] posted, int start, int count, int mask, bool value)
+    {
+        int first = Math.Min(count, mask + 1 - start);
+        posted.AsSpan(start, first).Fill(value);
+        if (count > first)
+        {
+            posted.AsSpan(0, count - first).Fill(value);
         }
     }
 }

@@ -39,6 +39,12 @@ public sealed class TxRing
     /// <summary>Atomic pending_timedout_pkts (2.16+).</summary>
     public long PendingTimedOut;
 
+    /// <summary>
+    /// Every req_id has come back in the order it went out since the last reset, so free_ids is still the
+    /// identity (free_ids[i] == i). The simulator's steady-tick shortcut relies on it.
+    /// </summary>
+    public bool InOrder = true;
+
     // lost-interrupt detection (2.16+): what the previous tick saw
     public bool PrevCqNonEmpty;
     public ulong PrevNapiJiffies;
@@ -56,6 +62,7 @@ public sealed class TxRing
         NextToUse = 0;
         NextToClean = 0;
         InUse = 0;
+        InOrder = true;
         PendingTimedOut = 0;
         PrevCqNonEmpty = false;
         LostInterruptKicked = false;
@@ -85,6 +92,9 @@ public sealed class RxRing
     public int NoInterruptEventCnt;
     public int EmptyRxQueue;
 
+    /// <summary>free_ids is still the identity (see <see cref="TxRing.InOrder"/>).</summary>
+    public bool InOrder = true;
+
     public void Reset()
     {
         Array.Clear(Posted);
@@ -95,6 +105,7 @@ public sealed class RxRing
 
         NextToUse = 0;
         NextToClean = 0;
+        InOrder = true;
         NoInterruptEventCnt = 0;
         EmptyRxQueue = 0;
     }

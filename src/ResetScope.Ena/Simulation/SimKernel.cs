@@ -21,6 +21,9 @@ public sealed class SimKernel : IKernel, IDeviceHost
     private Task? _currentWork;
     private long _now;
     private long _seq;
+    private long _jiffiesAt = -1;
+    private ulong _jiffies;
+    private Action? _deliverManagement;
 
     public SimKernel(int hz, long startNs, ulong seed, CpuModel cpus, int serialConsoleBaud)
     {
@@ -35,7 +38,20 @@ public sealed class SimKernel : IKernel, IDeviceHost
 
     public CpuModel Cpus { get; }
 
-    public ulong Jiffies => Clock.At(_now);
+    public ulong Jiffies
+    {
+        get
+        {
+            // Read many times per tick; recomputed only when the clock has moved.
+            if (_now != _jiffiesAt)
+            {
+                _jiffiesAt = _now;
+                _jiffies = Clock.At(_now);
+            }
+
+            return _jiffies;
+        }
+    }
 
     public long NowNs => _now;
 
@@ -196,7 +212,7 @@ public sealed class SimKernel : IKernel, IDeviceHost
 
     public void Schedule(long atNs, Action action) => _events.Push(atNs, action);
 
-    public void RaiseManagementInterrupt() => Schedule(_now, () => ManagementInterrupt?.Invoke());
+    public void RaiseManagementInterrupt() => Schedule(_now, _deliverManagement ??= () => ManagementInterrupt?.Invoke());
 
     public void RaiseQueueInterrupt(int qid) => QueueInterrupt?.Invoke(qid);
 

@@ -106,6 +106,9 @@ public sealed class Simulator
 
     public EnaDevice Device => _dev;
 
+    /// <summary>Use the adapter's exact steady-tick shortcut (on by default; tests compare both paths).</summary>
+    public bool SteadyTickShortcut { get; init; } = true;
+
     /// <summary>Checked after every tick by property tests (ring invariants).</summary>
     public Action<Simulator>? AfterTick { get; set; }
 
@@ -245,8 +248,18 @@ public sealed class Simulator
         IReadOnlyList<Napi> napis = _adapter.Napis;
         for (int q = 0; q < _qp.Length; q++)
         {
-            // The stack: qdisc backlog first, then this jiffy's packets.
             _txOffered += tx;
+            _rxOffered += rx;
+            Napi napi = napis[q];
+            if (SteadyTickShortcut && carrier && _backlog[q] == 0 && _k.Cpus.SoftirqOk(napi.Cpu)
+                && _adapter.TrySteadyTick(q, tx, rx, horizon))
+            {
+                _flowPath?.ObserveIf(q, now, up: true);
+                _probePath?.ObserveIf(q, now, up: true);
+                continue;
+            }
+
+            // The stack: qdisc backlog first, then this jiffy's packets.
             if (!carrier)
             {
                 _txDroppedStack += tx;
@@ -261,10 +274,8 @@ public sealed class Simulator
                 _backlog[q] = keep;
             }
 
-            _rxOffered += rx;
             _rxDropped += _dev.Step(_qp[q], horizon, rx);
 
-            Napi napi = napis[q];
             bool polled = false;
             if (napi.Scheduled && !napi.Disabled && _k.Cpus.SoftirqOk(napi.Cpu))
             {
@@ -290,14 +301,11 @@ public sealed class Simulator
                 _k.WakeNapiWaiter(napi);
             }
 
-            if (_flowPath is { } fp && fp.Queue == q)
+            if (_flowPath is not null || _probePath is not null)
             {
-                fp.Observe(now, PathUp(q, napi, polled));
-            }
-
-            if (_probePath is { } pp && pp.Queue == q)
-            {
-                pp.Observe(now, PathUp(q, napi, polled));
+                bool up = PathUp(q, napi, polled);
+                _flowPath?.ObserveIf(q, now, up);
+                _probePath?.ObserveIf(q, now, up);
             }
         }
 
@@ -353,6 +361,14 @@ public sealed class OutageTracker(int queue)
         {
             Outages.Add((s, now));
             _downSince = null;
+        }
+    }
+
+    public void ObserveIf(int queue, long now, bool up)
+    {
+        if (queue == Queue)
+        {
+            Observe(now, up);
         }
     }
 
