@@ -27,6 +27,24 @@ public sealed class IoQueuePair
         RxSq = new ushort[rxSize];
         RxCq = new ushort[rxSize];
         RxCqFlags = new byte[rxSize];
+        FillIdentity();
+    }
+
+    // While every req_id comes back in order, slot i of each ring holds req_id i. Starting from that state
+    // lets the simulator skip writing slots in steady ticks and stay exact when it stops skipping.
+    private void FillIdentity()
+    {
+        for (int i = 0; i < TxSize; i++)
+        {
+            TxSq[i] = (ushort)i;
+            TxCq[i] = (ushort)i;
+        }
+
+        for (int i = 0; i < RxSize; i++)
+        {
+            RxSq[i] = (ushort)i;
+            RxCq[i] = (ushort)i;
+        }
     }
 
     public int Qid { get; }
@@ -86,6 +104,7 @@ public sealed class IoQueuePair
         LostInterruptKick = false;
         Array.Clear(TxCqFlags);
         Array.Clear(RxCqFlags);
+        FillIdentity();
     }
 }
 
