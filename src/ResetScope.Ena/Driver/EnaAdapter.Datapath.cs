@@ -149,35 +149,28 @@ public sealed partial class EnaAdapter
         bool[] timedOut = ring.TimedOut;
         bool countPending = _v.HasPendingTimedOut;
         int mask = qp.TxMask;
+        int badReqId = -1;
+        bool malformed = false;
         while (done < budget && head != tail)
         {
             int slot = (int)head & mask;
             int reqId = cq[slot];
             if (flags[slot] != 0 && _v.AtLeast(2, 10))
             {
+                // The descriptor is consumed; its buffer stays in use until the reset frees it.
                 flags[slot] = 0;
-                qp.TxCqHead = head + 1;
-                ring.NextToClean = clean;
-                NetErr(EnaMessages.CorruptedTxDescriptor(qid, reqId));
-                NetErr(EnaMessages.TxDescriptorDump(0x00000000u | (uint)reqId, 0x80000001u, 1, 1));
-                RequestReset(ResetReason.TxDescriptorMalformed, ResetFamily.Other, qid);
-                return done;
+                head++;
+                malformed = true;
+                badReqId = reqId;
+                break;
             }
 
             flags[slot] = 0;
             if (reqId >= size || sent[reqId] == 0)
             {
-                qp.TxCqHead = head + 1;
-                ring.NextToClean = clean;
-                if (reqId >= size)
-                {
-                    NetErr(EnaMessages.InvalidReqIdCom(reqId));
-                }
-
-                NetErr(_m.InvalidTxReqId(reqId, qid));
-                TxStats[qid].BadReqId++;
-                RequestReset(ResetReason.InvTxReqId, ResetFamily.Other, qid);
-                return done;
+                head++;
+                badReqId = reqId;
+                break;
             }
 
             if (countPending && timedOut[reqId])
@@ -201,6 +194,26 @@ public sealed partial class EnaAdapter
         ring.NextToClean = clean;
         ring.InUse -= done;
         TxStats[qid].PendingTimedoutPkts = (ulong)Math.Max(0, ring.PendingTimedOut);
+        if (malformed)
+        {
+            NetErr(EnaMessages.CorruptedTxDescriptor(qid, badReqId));
+            NetErr(EnaMessages.TxDescriptorDump((uint)badReqId, 0x80000001u, 1, 1));
+            RequestReset(ResetReason.TxDescriptorMalformed, ResetFamily.Other, qid);
+            return done;
+        }
+
+        if (badReqId >= 0)
+        {
+            if (badReqId >= size)
+            {
+                NetErr(EnaMessages.InvalidReqIdCom(badReqId));
+            }
+
+            NetErr(_m.InvalidTxReqId(badReqId, qid));
+            TxStats[qid].BadReqId++;
+            RequestReset(ResetReason.InvTxReqId, ResetFamily.Other, qid);
+            return done;
+        }
 
         if (_netdev.TxStopped[qid] && size - ring.InUse >= MaxSkbFrags + 2 && DevUp)
         {
@@ -226,34 +239,21 @@ public sealed partial class EnaAdapter
         bool[] posted = ring.Posted;
         ushort[] freeIds = ring.FreeIds;
         ulong clean = ring.NextToClean;
+        ResetReason error = ResetReason.Normal;
+        int badReqId = 0;
         while (done < budget && head != tail)
         {
             int slot = (int)head & mask;
             int reqId = rxCq[slot];
             byte flags = rxFlags[slot];
             rxFlags[slot] = 0;
-            if (flags != 0 && _v.AtLeast(2, 8, 3))
+            if ((flags != 0 && _v.AtLeast(2, 8, 3)) || reqId >= size || !posted[reqId])
             {
-                qp.RxCqHead = head + 1;
-                ring.NextToClean = clean;
-                NetErr(EnaMessages.CorruptedRxDescriptor(0, qid, reqId));
-                if (_v.AtLeast(2, 13))
-                {
-                    NetErr(EnaMessages.RxDescriptorDump(0x00000000u, 0x80000003u | ((uint)reqId << 16), 0, 0, 1, 1, 1, 1, 0));
-                }
-
-                RequestReset(ResetReason.RxDescriptorMalformed, ResetFamily.Other, qid);
-                return done;
-            }
-
-            if (reqId >= size || !posted[reqId])
-            {
-                qp.RxCqHead = head + 1;
-                ring.NextToClean = clean;
-                NetErr(EnaMessages.BadRxReqId(0, qid, reqId));
-                RxStats[qid].BadReqId++;
-                RequestReset(ResetReason.InvRxReqId, ResetFamily.Other, qid);
-                return done;
+                // Consumed, but its buffer stays posted (owned) until the reset frees it.
+                head++;
+                error = flags != 0 && _v.AtLeast(2, 8, 3) ? ResetReason.RxDescriptorMalformed : ResetReason.InvRxReqId;
+                badReqId = reqId;
+                break;
             }
 
             posted[reqId] = false;
@@ -274,6 +274,26 @@ public sealed partial class EnaAdapter
         st.Cnt += (ulong)done;
         st.Bytes += (ulong)done * (ulong)Config.PacketBytes;
         st.CsumGood += (ulong)done;
+        if (error == ResetReason.RxDescriptorMalformed)
+        {
+            NetErr(EnaMessages.CorruptedRxDescriptor(0, qid, badReqId));
+            if (_v.AtLeast(2, 13))
+            {
+                NetErr(EnaMessages.RxDescriptorDump(0x00000000u, 0x80000003u | ((uint)badReqId << 16), 0, 0, 1, 1, 1, 1, 0));
+            }
+
+            RequestReset(ResetReason.RxDescriptorMalformed, ResetFamily.Other, qid);
+            return done;
+        }
+
+        if (error == ResetReason.InvRxReqId)
+        {
+            NetErr(EnaMessages.BadRxReqId(0, qid, badReqId));
+            RxStats[qid].BadReqId++;
+            RequestReset(ResetReason.InvRxReqId, ResetFamily.Other, qid);
+            return done;
+        }
+
         if (done > 0)
         {
             Refill(qid);
