@@ -1,1 +1,0 @@
-namespace ResetScope.Cli.Tests;

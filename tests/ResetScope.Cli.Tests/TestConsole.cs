@@ -1,0 +1,20 @@
+namespace ResetScope.Cli.Tests;
+
+/// <summary>Captures what a verb writes.</summary>
+internal sealed class TestConsole : IConsole
+{
+    public StringWriter OutWriter { get; } = new() { NewLine = "\n" };
+
+    public StringWriter ErrorWriter { get; } = new() { NewLine = "\n" };
+
+    public TextWriter Out => OutWriter;
+
+    public TextWriter Error => ErrorWriter;
+
+    public static (int Exit, string Out, string Error) Run(params string[] args)
+    {
+        var console = new TestConsole();
+        int exit = Program.Run(args, console);
+        return (exit, console.OutWriter.ToString(), console.ErrorWriter.ToString());
+    }
+}
