@@ -11,6 +11,7 @@ public static class Program
     public static int Run(string[] args, IConsole console)
     {
         var root = new RootCommand("ResetScope: find, explain and reproduce network-driver resets (AWS ENA first).");
+        root.Subcommands.Add(DoctorCommand.Create(console));
         root.Subcommands.Add(SimulateCommand.Create(console));
 
         ParseResult parse = root.Parse(args);

@@ -1,0 +1,67 @@
+namespace ResetScope.Cli.Tests;
+
+/// <summary>doctor on a fixture tree: an ENA host with four queues, unreadable kernel log.</summary>
+public sealed class DoctorCommandTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"resetscope-doctor-{Guid.NewGuid():N}");
+
+    public DoctorCommandTests()
+    {
+        Write("proc/sys/kernel/osrelease", "5.4.0-1045-aws\n");
+        Write("proc/stat", "cpu  1 2 3 4 5 6 7 8 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\ncpu1 1 2 3 4 5 6 7 8 0 0\nintr 0\n");
+        Write("proc/uptime", "7200.00 14000.00\n");
+        Write("sys/module/ena/version", "2.11.0g\n");
+        Directory.CreateDirectory(Path.Combine(_root, "sys/bus/pci/drivers/ena"));
+        Directory.CreateDirectory(Path.Combine(_root, "sys/devices/pci0000:00/0000:20:03.0"));
+        string eth0 = Path.Combine(_root, "sys/class/net/eth0");
+        for (int q = 0; q < 4; q++)
+        {
+            Directory.CreateDirectory(Path.Combine(eth0, "queues", $"tx-{q}"));
+        }
+
+        Directory.CreateSymbolicLink(Path.Combine(eth0, "device"), Path.Combine(_root, "sys/devices/pci0000:00/0000:20:03.0"));
+        Directory.CreateSymbolicLink(Path.Combine(_root, "sys/devices/pci0000:00/0000:20:03.0/driver"), Path.Combine(_root, "sys/bus/pci/drivers/ena"));
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private void Write(string relative, string text)
+    {
+        string path = Path.Combine(_root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+    }
+
+    [Fact]
+    public void Reports_the_host_its_ENA_interface_and_what_it_cannot_read()
+    {
+        (int exit, string output, _) = TestConsole.Run("doctor", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"), "--kmsg", Path.Combine(_root, "no-kmsg"));
+
+        exit.Should().Be(0);
+        output.Should().StartWith("resetscope doctor · kernel 5.4.0-1045-aws · 2 CPUs · up 2.0 h\n");
+        output.Should().Contain($"  kernel log      not readable: {Path.Combine(_root, "no-kmsg")}: ");
+        output.Should().Contain("  interface       eth0: ena 2.11.0g at 0000:20:03.0, 4 Tx queue(s)\n");
+        output.Should().Contain("ENA interfaces: eth0.\n");
+        output.Should().Contain("reset triage (kernel-log scan, per-core sampling, findings) is not in it yet");
+    }
+
+    [Fact]
+    public void Json_is_one_object()
+    {
+        (int exit, string output, _) = TestConsole.Run("doctor", "--json", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"));
+
+        exit.Should().Be(0);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        doc.RootElement.GetProperty("kernel").GetString().Should().Be("5.4.0-1045-aws");
+        doc.RootElement.GetProperty("interfaces")[0].GetProperty("driver_version").GetString().Should().Be("2.11.0g");
+    }
+
+    [Fact]
+    public void A_missing_proc_root_is_one_line_and_exit_2()
+    {
+        (int exit, _, string error) = TestConsole.Run("doctor", "--proc-root", Path.Combine(_root, "nope"));
+
+        exit.Should().Be(2);
+        error.Should().Be($"resetscope: {Path.Combine(_root, "nope")}: no such directory; --proc-root must point at a procfs tree\n");
+    }
+}
