@@ -236,7 +236,7 @@ public static class EnaStatsLayout
     }
 
     /// <summary><c>ethtool -S</c>: every counter, named as the driver names them.</summary>
-    public static IEnumerable<(string Name, ulong Value)> Ethtool(DriverVersion v, GlobalStats g, ReadOnlySpan<TxQueueStats> tx, ReadOnlySpan<RxQueueStats> rx)
+    public static List<(string Name, ulong Value)> Ethtool(DriverVersion v, GlobalStats g, ReadOnlySpan<TxQueueStats> tx, ReadOnlySpan<RxQueueStats> rx)
     {
         var list = new List<(string, ulong)>();
         list.AddRange(Global(v, g));
@@ -260,27 +260,14 @@ public static class EnaStatsLayout
     /// <summary>The lines ena_dump_stats_to_dmesg prints at error level on a reset.</summary>
     public static List<(string Name, ulong Value)> ResetDump(DriverVersion v, GlobalStats g, ReadOnlySpan<TxQueueStats> tx, ReadOnlySpan<RxQueueStats> rx)
     {
-        var list = new List<(string, ulong)>();
-        list.AddRange(Global(v, g));
+        // Up to 2.13 the dump is everything ethtool -S shows, all at error level.
         if (!v.ReducedStatsDump)
         {
-            for (int q = 0; q < tx.Length; q++)
-            {
-                foreach ((string n, ulong val) in Tx(v, tx[q]))
-                {
-                    list.Add(($"queue_{q}_tx_{n}", val));
-                }
-
-                foreach ((string n, ulong val) in Rx(rx[q]))
-                {
-                    list.Add(($"queue_{q}_rx_{n}", val));
-                }
-            }
-
-            list.AddRange(Admin(g));
-            return list;
+            return Ethtool(v, g, tx, rx);
         }
 
+        var list = new List<(string, ulong)>();
+        list.AddRange(Global(v, g));
         list.AddRange(Admin(g));
         list.Add(("num_of_active_io_queues", (ulong)tx.Length));
         var totalTx = new TxQueueStats();

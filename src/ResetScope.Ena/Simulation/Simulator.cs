@@ -329,7 +329,7 @@ public sealed class Simulator
         EndNs = runEnd,
         Records = _k.Records,
         Episodes = _adapter.Episodes,
-        Counters = EnaStatsLayout.Ethtool(_adapter.Version, _adapter.Stats, _adapter.TxStats, _adapter.RxStats).ToList(),
+        Counters = EnaStatsLayout.Ethtool(_adapter.Version, _adapter.Stats, _adapter.TxStats, _adapter.RxStats),
         TxTimeoutPerQueue = _netdev.TransTimeout.ToArray(),
         CarrierChanges = _netdev.CarrierChanges,
         TxOffered = _txOffered,
