@@ -51,6 +51,23 @@ public partial class TimingTests
     }
 
     [Fact]
+    public void A_hint_from_the_device_moves_the_missing_tx_timeout()
+    {
+        SimulationResult r = SimulationHarness.Run("missing-tx-completions", change: s => s with
+        {
+            Faults =
+            [
+                new FaultSpec(FaultKind.UpdateHints, 1_000_000_000, null) { Hints = (0, 9000, 0, 0) },
+                new FaultSpec(FaultKind.WithholdTxCompletions, 5_000_000_000, 15_000_000_000, Queue: 3),
+            ],
+        });
+
+        double delay = r.SecondsAfterStart(r.SingleReset().DetectedNs) - 5.0;
+        delay.Should().BeGreaterThan(9.0).And.BeLessThan(9.0 + 2.0 + 0.05);
+        r.Lines().Should().ContainMatch("* completion timeout: 9000 (msec), *");
+    }
+
+    [Fact]
     public void A_poll_starved_queue_gets_the_2x_grace_before_the_driver_resets()
     {
         SimulationResult r = SimulationHarness.Run("poll-starvation");

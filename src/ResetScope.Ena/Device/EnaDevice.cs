@@ -63,6 +63,9 @@ public struct AenqEntry
     public ushort Syndrome;
     public bool Phase;
     public long TimestampNs;
+
+    /// <summary>Inline data (e.g. ena_admin_ena_hw_hints as u16 words); empty for most events.</summary>
+    public ushort[]? Data;
 }
 
 public enum AenqGroup : ushort
@@ -96,7 +99,7 @@ public static class Registers
 /// pairs. Internal behaviour is modelled only as far as the driver can observe it: latencies, keep-alives,
 /// reset handshake timing and the faults a scenario injects.
 /// </summary>
-public sealed class EnaDevice
+public sealed class EnaDevice : IEnaDeviceBackend
 {
     public const int AenqDepth = 16;
     public const int AdminDepth = 32;
@@ -133,7 +136,11 @@ public sealed class EnaDevice
     public ulong AenqHead { get; set; }
 
     /// <summary>The device accepted the KEEP_ALIVE group (wd_state).</summary>
-    public bool KeepAliveEnabled => true;
+    public bool KeepAliveEnabled => (AenqGroups & (1u << (int)AenqGroup.KeepAlive)) != 0;
+
+    public uint AenqGroups { get; set; } = uint.MaxValue;
+
+    public bool LargeLlq => Config.LargeLlq;
 
     // ---- admin completions the device has posted, not yet consumed by the driver ----
     public Queue<AdminCompletion> AdminCompletionQueue { get; } = new();
@@ -193,11 +200,16 @@ public sealed class EnaDevice
     }
 
     /// <summary>Posts an AENQ event and signals the management vector.</summary>
-    public void PostAenq(AenqGroup group, ushort syndrome)
+    public void PostAenq(AenqGroup group, ushort syndrome, ReadOnlySpan<ushort> data = default)
     {
+        if ((AenqGroups & (1u << (int)group)) == 0)
+        {
+            return; // the driver did not ask for this group
+        }
+
         ulong slot = AenqTail % AenqDepth;
         bool phase = (AenqTail / AenqDepth) % 2 == 0;
-        Aenq[slot] = new AenqEntry { Group = group, Syndrome = syndrome, Phase = phase, TimestampNs = _host.NowNs };
+        Aenq[slot] = new AenqEntry { Group = group, Syndrome = syndrome, Phase = phase, TimestampNs = _host.NowNs, Data = data.ToArray() };
         AenqTail++;
         SignalManagement();
     }
@@ -206,6 +218,12 @@ public sealed class EnaDevice
     public void RequestReset() => PostAenq(AenqGroup.DeviceRequestReset, 0);
 
     public void RequestRefreshCapabilities() => PostAenq(AenqGroup.RefreshCapabilities, 0);
+
+    /// <summary>NOTIFICATION / UPDATE_HINTS with ena_admin_ena_hw_hints (u16 each, ms; 0 = keep, 0xFFFF = off).</summary>
+    public void UpdateHints(ushort mmioReadTimeoutMs, ushort driverWatchdogTimeoutMs, ushort missingTxTimeoutMs, ushort missedTxThreshold, ushort adminTimeoutMs, ushort netdevWdTimeoutMs)
+        => PostAenq(AenqGroup.Notification, UpdateHintsSyndrome, [mmioReadTimeoutMs, driverWatchdogTimeoutMs, missingTxTimeoutMs, missedTxThreshold, adminTimeoutMs, netdevWdTimeoutMs]);
+
+    public const ushort UpdateHintsSyndrome = 2;
 
     private void SignalManagement()
     {

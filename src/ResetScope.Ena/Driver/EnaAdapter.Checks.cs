@@ -128,7 +128,7 @@ public sealed partial class EnaAdapter
 
     private void CheckForMissingKeepAlive()
     {
-        if (!_dev.KeepAliveEnabled || Config.KeepAliveTimeoutMs == 0xFFFF)
+        if (!_dev.KeepAliveEnabled || _keepAliveDisabled)
         {
             return;
         }
@@ -225,7 +225,7 @@ public sealed partial class EnaAdapter
 
     private void CheckForMissingCompletions()
     {
-        if (!DevUp || TriggerReset || Config.MissingTxTimeoutMs == 0xFFFF)
+        if (!DevUp || TriggerReset || _missingTxDisabled)
         {
             return;
         }
@@ -304,7 +304,7 @@ public sealed partial class EnaAdapter
             if (_v.HasStarvationHeuristic)
             {
                 bool starved = _v.HasStarvationUnitBug
-                    ? _k.Clock.ToUsecs(sinceNapi) > Config.MissingTxTimeoutMs
+                    ? _k.Clock.ToUsecs(sinceNapi) > MissingTxTimeoutMs
                     : sinceNapi > timeout;
                 if (starved && napiScheduled)
                 {
@@ -334,7 +334,7 @@ public sealed partial class EnaAdapter
             if (!_v.AtLeast(2, 17))
             {
                 NetLog(KernelLevel.Notice, _m.TxNotCompleted(qid, i, _k.Clock.ToUsecs(sinceNapi),
-                    _k.Clock.ToMsecs(now - ring.LastIntrJiffies), _k.Clock.ToMsecs(sinceNapi), napiScheduled, Config.MissingTxTimeoutMs));
+                    _k.Clock.ToMsecs(now - ring.LastIntrJiffies), _k.Clock.ToMsecs(sinceNapi), napiScheduled, MissingTxTimeoutMs));
             }
         }
 
@@ -376,12 +376,12 @@ public sealed partial class EnaAdapter
 
         st.PendingTimedoutPkts = (ulong)Math.Max(0, ring.PendingTimedOut);
 
-        if (missed <= Config.MissingTxThreshold)
+        if (missed <= MissingTxThreshold)
         {
             return false;
         }
 
-        foreach (string line in _m.LostTxAboveThreshold(missed, Config.MissingTxThreshold, Config.MissingTxTimeoutMs,
+        foreach (string line in _m.LostTxAboveThreshold(missed, MissingTxThreshold, MissingTxTimeoutMs,
             _k.Clock.ToMsecs(now - ring.LastIntrJiffies), _k.Clock.ToMsecs(sinceNapi), qid, ring.NapiCpu))
         {
             NetErr(line);
@@ -407,7 +407,7 @@ public sealed partial class EnaAdapter
 
         // The fields the threshold line prints: the timeout (ms, 2.7.2+) and ms since napi (2.9.0+).
         long? sinceNapiUs = _v.TracksInterruptTime ? 1000L * _k.Clock.ToMsecs(_k.Jiffies - _tx[qid].LastNapiJiffies) : null;
-        long? thresholdUs = _v.HasStarvationHeuristic ? 1000L * Config.MissingTxTimeoutMs : null;
+        long? thresholdUs = _v.HasStarvationHeuristic ? 1000L * MissingTxTimeoutMs : null;
         RequestReset(reason, ResetFamily.TxCompletionTimeout, qid, thresholdUsec: thresholdUs, sinceNapiUsec: sinceNapiUs,
             napiScheduled: _v.HasStarvationHeuristic ? napiScheduled : null, napiCpu: _v.AtLeast(2, 17) ? _tx[qid].NapiCpu : null);
         return true;

@@ -57,10 +57,41 @@ public sealed partial class EnaAdapter
                     break;
                 case AenqGroup.LinkChange:
                     break;
+                case AenqGroup.Notification when e.Syndrome == EnaDevice.UpdateHintsSyndrome && e.Data is { Length: >= 6 } hints:
+                    UpdateHints(hints);
+                    break;
                 default:
                     NetErr("Unknown event was received or event with unimplemented handler");
                     break;
             }
+        }
+    }
+
+    /// <summary>ena_update_hints: the device changes the detection thresholds (ms; 0 keeps the current value).</summary>
+    private void UpdateHints(ushort[] h)
+    {
+        const ushort NoTimeout = 0xFFFF;
+        if (h[1] != 0)
+        {
+            KeepAliveTimeout = h[1] == NoTimeout ? ulong.MaxValue / 2 : _k.Clock.FromMsecs(h[1]);
+            _keepAliveDisabled = h[1] == NoTimeout;
+        }
+
+        if (h[2] != 0)
+        {
+            _missingTxDisabled = h[2] == NoTimeout;
+            MissingTxTimeoutMs = h[2];
+            MissingTxTimeout = _k.Clock.FromMsecs(h[2]);
+        }
+
+        if (h[3] != 0)
+        {
+            MissingTxThreshold = h[3];
+        }
+
+        if (h[5] != 0)
+        {
+            _netdev.WatchdogTimeo = _k.Clock.FromMsecs(h[5]);
         }
     }
 

@@ -340,6 +340,7 @@ public sealed partial class EnaAdapter
         AdminPolling = true;
         _dev.AdminPolling = true;
         MissingAdminInterrupt = false;
+        _dev.AenqGroups = AenqGroupsRequested();
         AdminOpcode[] init =
         [
             AdminOpcode.SetFeature,  // host attributes
@@ -362,10 +363,33 @@ public sealed partial class EnaAdapter
 
         if (_v.AtLeast(2, 9))
         {
-            DevLog(KernelLevel.Info, EnaMessages.LargeLlq(_dev.Config.LargeLlq));
+            DevLog(KernelLevel.Info, EnaMessages.LargeLlq(_dev.LargeLlq));
         }
 
         return 0;
+    }
+
+    /// <summary>The AENQ groups this generation asks for (ena_device_init): which events the device may send.</summary>
+    private uint AenqGroupsRequested()
+    {
+        uint groups = (1u << (int)AenqGroup.LinkChange) | (1u << (int)AenqGroup.FatalError) | (1u << (int)AenqGroup.Warning)
+            | (1u << (int)AenqGroup.Notification) | (1u << (int)AenqGroup.KeepAlive);
+        if (_v.AtLeast(2, 6))
+        {
+            groups |= 1u << (int)AenqGroup.RefreshCapabilities;
+        }
+
+        if (_v.AtLeast(2, 9))
+        {
+            groups |= 1u << (int)AenqGroup.ConfNotifications;
+        }
+
+        if (_v.HandlesDeviceRequest)
+        {
+            groups |= 1u << (int)AenqGroup.DeviceRequestReset;
+        }
+
+        return groups;
     }
 
     /// <summary>ena_up: IO queues (4 admin commands per pair, interrupt mode), NAPI, Rx refill, unmask, schedule.</summary>

@@ -32,7 +32,7 @@ public sealed record AdapterConfig
 /// control, the management interrupt with admin completions and AENQ handlers, the ~1 s timer service with its
 /// checks in the driver's order, ndo_tx_timeout, and the reset work (destroy + restore) — with the behaviour of
 /// the generation <see cref="AdapterConfig.Version"/> selects. Runs against <see cref="IKernel"/> and
-/// <see cref="EnaDevice"/> only.
+/// <see cref="IEnaDeviceBackend"/> only.
 /// </summary>
 public sealed partial class EnaAdapter
 {
@@ -45,7 +45,7 @@ public sealed partial class EnaAdapter
     private const uint AdminTimeoutUs = 3_000_000;
 
     private readonly IKernel _k;
-    private readonly EnaDevice _dev;
+    private readonly IEnaDeviceBackend _dev;
     private readonly NetDevice _netdev;
     private readonly DriverVersion _v;
     private readonly EnaMessages _m;
@@ -65,8 +65,10 @@ public sealed partial class EnaAdapter
     private bool _devUpBeforeReset;
     private bool _inStatsDump;
     private bool _resetQueued;
+    private bool _keepAliveDisabled;
+    private bool _missingTxDisabled;
 
-    public EnaAdapter(IKernel kernel, EnaDevice device, NetDevice netdev, AdapterConfig config)
+    public EnaAdapter(IKernel kernel, IEnaDeviceBackend device, NetDevice netdev, AdapterConfig config)
     {
         _k = kernel;
         _dev = device;
@@ -93,6 +95,10 @@ public sealed partial class EnaAdapter
 
         KeepAliveTimeout = _k.Clock.FromMsecs(config.KeepAliveTimeoutMs);
         MissingTxTimeout = _k.Clock.FromMsecs(config.MissingTxTimeoutMs);
+        MissingTxTimeoutMs = config.MissingTxTimeoutMs;
+        MissingTxThreshold = config.MissingTxThreshold;
+        _keepAliveDisabled = config.KeepAliveTimeoutMs == 0xFFFF;
+        _missingTxDisabled = config.MissingTxTimeoutMs == 0xFFFF;
         _timer = _k.CreateTimer("ena_timer_service", config.TimerCpu, TimerService);
         _netdev.TxTimeout = TxTimeout;
     }
@@ -129,6 +135,10 @@ public sealed partial class EnaAdapter
 
     public ulong KeepAliveTimeout { get; set; }
     public ulong MissingTxTimeout { get; set; }
+
+    /// <summary>The missing-Tx timeout as the driver prints it (ms) and the per-queue threshold (hints change both).</summary>
+    public uint MissingTxTimeoutMs { get; private set; }
+    public int MissingTxThreshold { get; private set; }
     public ulong LastKeepAliveJiffies { get; private set; }
 
     /// <summary>ena_com admin queue running_state.</summary>

@@ -84,10 +84,15 @@ public enum FaultKind
     RequestReset,
     RefreshCapabilities,
     FailRestore,
+    UpdateHints,
 }
 
 /// <summary>A device fault from <see cref="StartNs"/> for <see cref="DurationNs"/> (null = to the end); one-shot kinds fire at the start.</summary>
-public sealed record FaultSpec(FaultKind Kind, long StartNs, long? DurationNs, int Queue = 0, long DelayNs = 0);
+public sealed record FaultSpec(FaultKind Kind, long StartNs, long? DurationNs, int Queue = 0, long DelayNs = 0)
+{
+    /// <summary>For <see cref="FaultKind.UpdateHints"/>: keep-alive, missing-Tx timeout (ms), threshold, netdev watchdog (ms); 0 keeps.</summary>
+    public (ushort KeepAliveMs, ushort MissingTxMs, ushort Threshold, ushort NetdevWdMs) Hints { get; init; }
+}
 
 /// <summary>User-space admin traffic (e.g. <c>ethtool -S</c> reading ENI stats), once or periodically.</summary>
 public sealed record AdminCommandSpec(long StartNs, long? EveryNs);
@@ -111,6 +116,7 @@ public static class ScenarioNames
         ["request-reset"] = FaultKind.RequestReset,
         ["refresh-capabilities"] = FaultKind.RefreshCapabilities,
         ["fail-restore"] = FaultKind.FailRestore,
+        ["update-hints"] = FaultKind.UpdateHints,
     };
 
     public static readonly IReadOnlyDictionary<string, CpuHogKind> CpuKinds = new Dictionary<string, CpuHogKind>

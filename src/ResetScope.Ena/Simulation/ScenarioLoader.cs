@@ -362,7 +362,7 @@ public static class ScenarioLoader
 
         public FaultSpec Fault(YamlMappingNode node, string field)
         {
-            Dictionary<string, YamlNode> d = Fields(node, field, "kind", "start", "duration", "queue", "delay");
+            Dictionary<string, YamlNode> d = Fields(node, field, "kind", "start", "duration", "queue", "delay", "hints");
             YamlNode Need(string k) => d.TryGetValue(k, out YamlNode? v) ? v : throw Error(node, $"{field}.{k}", "missing");
             FaultKind kind = Name(Need("kind"), field + ".kind", ScenarioNames.Faults);
             long delay = d.TryGetValue("delay", out YamlNode? dl) ? Duration(dl, field + ".delay") : 0;
@@ -371,12 +371,32 @@ public static class ScenarioLoader
                 throw Error(node, field + ".delay", "delay-tx-completions needs a delay (e.g. 7s)");
             }
 
+            (ushort, ushort, ushort, ushort) hints = default;
+            if (d.TryGetValue("hints", out YamlNode? h))
+            {
+                foreach ((string hk, YamlNode hv) in Fields(h, field + ".hints", "driver_watchdog_timeout_ms", "missing_tx_completion_timeout_ms", "missed_tx_completion_count_threshold_to_reset", "netdev_wd_timeout_ms"))
+                {
+                    ushort value = (ushort)Int(hv, $"{field}.hints.{hk}", 0, 0xFFFF);
+                    hints = hk switch
+                    {
+                        "driver_watchdog_timeout_ms" => hints with { Item1 = value },
+                        "missing_tx_completion_timeout_ms" => hints with { Item2 = value },
+                        "missed_tx_completion_count_threshold_to_reset" => hints with { Item3 = value },
+                        _ => hints with { Item4 = value },
+                    };
+                }
+            }
+            else if (kind == FaultKind.UpdateHints)
+            {
+                throw Error(node, field + ".hints", "update-hints needs hints (e.g. { missing_tx_completion_timeout_ms: 10000 })");
+            }
+
             return new FaultSpec(
                 kind,
                 Duration(Need("start"), field + ".start"),
                 d.TryGetValue("duration", out YamlNode? du) ? Duration(du, field + ".duration", 1) : null,
                 d.TryGetValue("queue", out YamlNode? q) ? Int(q, field + ".queue", 0, 127) : 0,
-                delay);
+                delay) { Hints = hints };
         }
 
         public AdminCommandSpec AdminCommand(YamlMappingNode node, string field)

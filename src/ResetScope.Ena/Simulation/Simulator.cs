@@ -226,6 +226,13 @@ public sealed class Simulator
             case FaultKind.RequestReset: if (on) { _dev.RequestReset(); } break;
             case FaultKind.RefreshCapabilities: if (on) { _dev.RequestRefreshCapabilities(); } break;
             case FaultKind.FailRestore: d.FailRestore = on; break;
+            case FaultKind.UpdateHints:
+                if (on)
+                {
+                    _dev.UpdateHints(0, f.Hints.KeepAliveMs, f.Hints.MissingTxMs, f.Hints.Threshold, 0, f.Hints.NetdevWdMs);
+                }
+
+                break;
         }
     }
 
