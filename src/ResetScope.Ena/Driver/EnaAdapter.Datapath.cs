@@ -336,7 +336,7 @@ public sealed partial class EnaAdapter
     /// applies the same state changes and counters as Xmit → device → MSI-X → one NAPI poll, without touching
     /// each packet. Returns false (and changes nothing) when any precondition fails.
     /// </summary>
-    public bool TrySteadyTick(int qid, int tx, int rx, long horizonNs)
+    public bool TrySteadyTick(int qid, int tx, int rx, long horizonNs, int maxPolls)
     {
         TxRing ring = _tx[qid];
         RxRing rxRing = _rx[qid];
@@ -346,8 +346,15 @@ public sealed partial class EnaAdapter
         if (!DevUp || TriggerReset || ring.InUse != 0 || !ring.InOrder || !rxRing.InOrder
             || qp.TxCqPending != 0 || qp.RxCqPending != 0 || !qp.InterruptUnmasked || qp.LostInterruptKick
             || napi.Scheduled || napi.Disabled || napi.IdleWaiter is not null || _netdev.TxStopped[qid]
-            || tx >= size - (Config.TxSglSize + 2) || tx >= size / 4 || rx >= NapiWeight || rx > qp.RxPosted
+            || tx >= size - (Config.TxSglSize + 2) || rx > qp.RxPosted
             || !_dev.CompletesCleanly(qp, horizonNs - _k.NowNs))
+        {
+            return false;
+        }
+
+        // Each poll cleans up to ring/4 Tx and NAPI_POLL_WEIGHT Rx; the one that stays under both completes NAPI.
+        int polls = Math.Max(tx / (size / 4), rx / NapiWeight) + 1;
+        if (polls > maxPolls)
         {
             return false;
         }
@@ -411,7 +418,7 @@ public sealed partial class EnaAdapter
         ring.NapiCpu = napi.Cpu;
         st.UnmaskInterrupt++;
         st.NapiComp++;
-        st.TxPoll++;
+        st.TxPoll += (ulong)polls;
         return true;
     }
 

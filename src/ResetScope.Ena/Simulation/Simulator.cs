@@ -259,7 +259,7 @@ public sealed class Simulator
             _rxOffered += rx;
             Napi napi = napis[q];
             if (SteadyTickShortcut && carrier && _backlog[q] == 0 && _k.Cpus.SoftirqOk(napi.Cpu)
-                && _adapter.TrySteadyTick(q, tx, rx, horizon))
+                && _adapter.TrySteadyTick(q, tx, rx, horizon, MaxPollsPerTick))
             {
                 _flowPath?.ObserveIf(q, now, up: true);
                 _probePath?.ObserveIf(q, now, up: true);
