@@ -118,12 +118,15 @@ public sealed record Signature
     public string? Note { get; init; }
 
     private Regex? _full;
-    private Regex? _partial;
     private string? _literalPrefix;
 
     internal Regex FullRegex => _full ??= PrintfPattern.ToRegex(Format, anchoredStart: Prefix != PrefixStyle.Kernel, anchoredEnd: !AllowTrailing, partial: false);
 
-    internal Regex PartialRegex => _partial ??= PrintfPattern.ToRegex(Format, anchoredStart: Prefix != PrefixStyle.Kernel, anchoredEnd: false, partial: true);
+    /// <summary>
+    /// Matches a message that is a cut-short rendering of this format (elided with "...", cut by a length cap or a
+    /// mail wrap): every character present must agree with the format. Values of conversions not (fully) present are null.
+    /// </summary>
+    internal bool TryMatchTruncated(string message, out string?[] values) => PrintfPattern.TryMatchPrefix(Format, message, out values);
 
     /// <summary>The literal text before the first conversion: a cheap pre-check before the regex.</summary>
     internal string LiteralPrefix => _literalPrefix ??= PrintfPattern.LiteralPrefix(Format);
@@ -258,6 +261,92 @@ internal static class PrintfPattern
         }
 
         return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
+    }
+
+    public static bool TryMatchPrefix(string format, string message, out string?[] values)
+    {
+        var list = new List<string?>();
+        values = [];
+        int i = 0;
+        int pos = 0;
+        MatchCollection convs = s_conversion.Matches(format);
+        for (int c = 0; c <= convs.Count; c++)
+        {
+            string lit = c < convs.Count ? format[pos..convs[c].Index] : format[pos..];
+            int n = 0;
+            while (n < lit.Length && i + n < message.Length && lit[n] == message[i + n])
+            {
+                n++;
+            }
+
+            if (i + n == message.Length)
+            {
+                // The message ends inside (or right at the end of) this literal: a consistent prefix.
+                values = [.. list];
+                return true;
+            }
+
+            if (n < lit.Length)
+            {
+                return false;
+            }
+
+            i += n;
+            if (c == convs.Count)
+            {
+                break;
+            }
+
+            Match conv = convs[c];
+            pos = conv.Index + conv.Length;
+            if (conv.Value == "%%")
+            {
+                if (message[i] != '%')
+                {
+                    return false;
+                }
+
+                i++;
+                continue;
+            }
+
+            char kind = conv.Value[^1];
+            int start = i;
+            if (kind is 'd' or 'i' && i < message.Length && message[i] == '-')
+            {
+                i++;
+            }
+
+            if (kind == 's')
+            {
+                string next = pos < format.Length ? format[pos..(c + 1 < convs.Count ? convs[c + 1].Index : format.Length)] : string.Empty;
+                int end = next.Length == 0 ? message.Length : message.IndexOf(next[0], i);
+                i = end < 0 ? message.Length : end;
+            }
+            else
+            {
+                while (i < message.Length && (char.IsAsciiDigit(message[i]) || (kind is 'x' or 'X' && char.IsAsciiHexDigit(message[i]))))
+                {
+                    i++;
+                }
+
+                if (i == start && i < message.Length)
+                {
+                    return false;
+                }
+            }
+
+            // A value that runs into the end of the message may itself be cut short: do not report it.
+            list.Add(i == message.Length ? null : message[start..i]);
+            if (i == message.Length)
+            {
+                values = [.. list];
+                return true;
+            }
+        }
+
+        values = [.. list];
+        return i == message.Length;
     }
 
     public static string LiteralPrefix(string format)

@@ -228,13 +228,25 @@ internal sealed partial class SignatureMatcher
                 continue;
             }
 
-            Match m = partial ? s.PartialRegex.Match(message) : s.FullRegex.Match(message);
+            if (partial)
+            {
+                string cut = TrimElision(message);
+                if (cut.Length < Math.Max(12, Math.Min(lit.Length, 24)) || !s.TryMatchTruncated(cut, out string?[] values))
+                {
+                    continue;
+                }
+
+                match = new LineMatch(MatchKind.Signature, s, prefix, ExtractFields(s, values), true);
+                return true;
+            }
+
+            Match m = s.FullRegex.Match(message);
             if (!m.Success)
             {
                 continue;
             }
 
-            match = new LineMatch(MatchKind.Signature, s, prefix, ExtractFields(s, m), partial);
+            match = new LineMatch(MatchKind.Signature, s, prefix, ExtractFields(s, [.. m.Groups.Cast<Group>().Skip(1).Select(g => g.Success ? g.Value : null)]), false);
             return true;
         }
 
@@ -242,18 +254,31 @@ internal sealed partial class SignatureMatcher
         return false;
     }
 
-    private static LineFields ExtractFields(Signature s, Match m)
+    private static string TrimElision(string message)
+    {
+        string m = message.TrimEnd();
+        foreach (string e in (string[])["[...]", "...", "…"])
+        {
+            if (m.EndsWith(e, StringComparison.Ordinal))
+            {
+                return m[..^e.Length].TrimEnd();
+            }
+        }
+
+        return m;
+    }
+
+    private static LineFields ExtractFields(Signature s, string?[] values)
     {
         var f = new LineFields();
-        for (int i = 0; i < s.Fields.Count && i + 1 < m.Groups.Count; i++)
+        for (int i = 0; i < s.Fields.Count && i < values.Length; i++)
         {
-            Group g = m.Groups[i + 1];
-            if (!g.Success)
+            string? v = values[i];
+            if (v is null)
             {
                 continue;
             }
 
-            string v = g.Value;
             long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n);
             bool numeric = long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
             switch (s.Fields[i])
