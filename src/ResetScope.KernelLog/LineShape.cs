@@ -141,7 +141,7 @@ internal static partial class LineShape
         return s[0] is '{' or '[' or '<' || Kmsg().IsMatch(s) || Iso().IsMatch(s) || Bsd().IsMatch(s) || FacilityLevel().IsMatch(s);
     }
 
-    private static string Clean(string line)
+    internal static string Clean(string line)
     {
         string s = line;
         if (s.Contains('\x1B', StringComparison.Ordinal))

@@ -149,7 +149,7 @@ public sealed class LogScanner
                 state.Unreadable = true;
             }
 
-            if (gz && state.Error is null && state.CompressedTruncated)
+            if (gz && state.Error is null && !((PrefixedStream)((GZipStream)source).BaseStream).TrailerMatches(state.Bytes))
             {
                 state.Error = $"{displayName}: gzip stream ends early (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file";
             }
@@ -331,7 +331,7 @@ public sealed class LogScanner
                 ReadOnlySpan<byte> nextBytes = region[(le + 1)..ne];
                 if (nextBytes.Length is > 0 and <= MaxCandidateLine)
                 {
-                    string nextText = LineShape.Decode(nextBytes);
+                    string nextText = LineShape.Clean(LineShape.Decode(nextBytes));
                     if (!LineShape.LooksLikeRecordStart(nextText))
                     {
                         foreach (string joined in (string[])[body.TrimEnd() + " " + nextText.Trim(), body + nextText.TrimStart()])
@@ -340,6 +340,7 @@ public sealed class LogScanner
                             if (j.Kind != MatchKind.None)
                             {
                                 match = j;
+                                body = joined;
                                 shaped = shaped with { Body = joined };
                                 resume = ne + 1;
                                 state.Joined++;
@@ -356,7 +357,7 @@ public sealed class LogScanner
             }
         }
 
-        if (shaped.Body.Length != body.Length && match.Kind != MatchKind.None && match.Signature?.Role != SignatureRole.Precursor)
+        if (shaped.Body.Length != body.Length && match.Signature?.Role != SignatureRole.Precursor)
         {
             shaped = shaped with { Body = body };
         }
@@ -399,7 +400,6 @@ public sealed class LogScanner
         public long LongLines { get; set; }
         public long InvalidUtf8 { get; set; }
         public long Joined { get; set; }
-        public bool CompressedTruncated { get; set; }
         public bool Unreadable { get; set; }
         public string? Error { get; set; }
 
@@ -429,7 +429,39 @@ public sealed class LogScanner
     /// <summary>Replays already-read magic bytes, then the rest of the underlying stream; notes a gzip stream that ends early.</summary>
     private sealed class PrefixedStream(byte[] prefix, Stream inner, ScanState state) : Stream
     {
+        private readonly byte[] _last8 = new byte[8];
         private int _prefixPos;
+        private long _total;
+
+        /// <summary>
+        /// A complete gzip member ends with CRC32 and ISIZE (decompressed length mod 2^32). A stream cut short ends
+        /// in deflate data instead, so its last four bytes match the decompressed length only by accident (2^-32).
+        /// For multi-member files (cat a.gz b.gz) only the last member's size is there; those are reported as truncated.
+        /// </summary>
+        public bool TrailerMatches(long decompressed)
+        {
+            if (_total < 18)
+            {
+                return false;
+            }
+
+            uint isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_last8.AsSpan(4));
+            return isize == (uint)decompressed;
+        }
+
+        private void Remember(ReadOnlySpan<byte> data)
+        {
+            _total += data.Length;
+            if (data.Length >= 8)
+            {
+                data[^8..].CopyTo(_last8);
+            }
+            else
+            {
+                _last8.AsSpan(data.Length).CopyTo(_last8);
+                data.CopyTo(_last8.AsSpan(8 - data.Length));
+            }
+        }
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -446,15 +478,13 @@ public sealed class LogScanner
                 int n = Math.Min(buffer.Length, prefix.Length - _prefixPos);
                 prefix.AsSpan(_prefixPos, n).CopyTo(buffer);
                 _prefixPos += n;
+                Remember(buffer[..n]);
                 return n;
             }
 
             int r = inner.Read(buffer);
-            if (r == 0)
-            {
-                state.CompressedTruncated = true; // GZipStream asked for more after the data ran out: the member was not complete
-            }
-
+            Remember(buffer[..r]);
+            _ = state;
             return r;
         }
 

@@ -194,10 +194,15 @@ internal sealed partial class SignatureMatcher
             return false;
         }
 
+        string cut = TrimElision(prefix.Message);
+        if (cut.Length < 12)
+        {
+            return false;
+        }
+
         foreach (Signature s in sigs)
         {
-            string lit = s.LiteralPrefix;
-            if (lit.Length >= 8 && (prefix.Message.StartsWith(lit, StringComparison.Ordinal) || (prefix.Message.Length >= 8 && lit.StartsWith(prefix.Message, StringComparison.Ordinal))))
+            if (s.TryMatchTruncated(cut, out _))
             {
                 return true;
             }
@@ -219,11 +224,6 @@ internal sealed partial class SignatureMatcher
                 }
             }
             else if (!message.StartsWith(lit, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            if (partial && lit.Length < 10)
             {
                 continue;
             }
