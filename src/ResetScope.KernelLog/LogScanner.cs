@@ -48,13 +48,36 @@ public sealed class LogScanner
     /// </summary>
     internal static readonly string[] Needles =
     [
-        "ena", "ENA", "NETDEV", "eout", "eset", "Hang", "tx hang", "med out", "LOCKUP", "ckup", "rcu", "more than",
-        "Data path", "VF ", "Recover", "ERR CQE", "Kicking", "rtl_", "Tx ", "req_id", "tx_info", "retrigger",
+        "ena ", "ena:", "ena0", "ena1", "ena2", "ena3", "ena4", "ena5", "ena6", "ena7", "ena8", "ena9",
+        "ENA ", "ENA_", "NETDEV W", "ERR CQE", "PMD:",
+        "eout", "eset",
+        "Hang", "tx hang",
+        "ckup", "LOCKUP",
+        "rcu:", "rcu_", "rtl_",
+        "Data path", "VF un", "VF as", "Kicking", "Recover",
+        "INFO", "(): ",
+    ];
+
+    /// <summary>
+    /// Teddy bucket per needle: needles whose first four bytes share nibbles sit together so that few unrelated
+    /// 4-grams pass the fingerprint (measured on the bench corpus: about one false candidate position per 500 bytes).
+    /// </summary>
+    private static readonly int[] s_buckets =
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        1, 1, 1, 1, 1,
+        2, 2,
+        3, 3,
+        4, 4,
+        5, 5, 5,
+        6, 6, 6, 6, 6,
+        7, 7,
     ];
 
     private static readonly NeedleSearcher s_searcher = new(
         [.. Needles.Select(Encoding.ASCII.GetBytes)],
-        accept: static (hay, pos, needle) => needle != 0 || AcceptEna(hay, pos));
+        accept: static (hay, pos, needle) => needle >= 12 || AcceptEna(hay, pos),
+        bucketOf: s_buckets);
 
     private readonly SignatureMatcher _matcher;
     private readonly LogFormat _format;
@@ -90,6 +113,9 @@ public sealed class LogScanner
 
     /// <summary>True when the prefilter would pass this line on to the parser.</summary>
     internal static bool IsCandidate(ReadOnlySpan<byte> line) => s_searcher.IndexOfAny(line) >= 0;
+
+    /// <summary>Position of the first prefilter hit in a block, or -1 (benchmarks).</summary>
+    internal static int IsCandidateAt(ReadOnlySpan<byte> block) => s_searcher.IndexOfAny(block);
 
     /// <summary>Scans a file or directory entry by path ("-" is not handled here).</summary>
     public FileScanResult ScanFile(string path, string displayName, string? host)
@@ -263,6 +289,7 @@ public sealed class LogScanner
         assembler.Finish();
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ProcessRegion(ReadOnlySpan<byte> region, ScanState state, LogFormat format, bool isFinal)
     {
         int pos = 0;

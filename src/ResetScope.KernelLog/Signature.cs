@@ -263,16 +263,29 @@ internal static class PrintfPattern
         return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Index, int Length, string Value)[]> s_tokens = new(StringComparer.Ordinal);
+
+    /// <summary>The conversions of a format (position, length, text), parsed once per format.</summary>
+    private static (int Index, int Length, string Value)[] Conversions(string format) =>
+        s_tokens.GetOrAdd(format, static f => [.. s_conversion.Matches(f).Select(m => (m.Index, m.Length, m.Value))]);
+
     public static bool TryMatchPrefix(string format, string message, out string?[] values)
     {
-        var list = new List<string?>();
         values = [];
+        (int Index, int Length, string Value)[] convs = Conversions(format);
+        int firstLit = convs.Length > 0 ? convs[0].Index : format.Length;
+        int check = Math.Min(firstLit, message.Length);
+        if (string.CompareOrdinal(format, 0, message, 0, check) != 0)
+        {
+            return false;
+        }
+
+        var list = new List<string?>();
         int i = 0;
         int pos = 0;
-        MatchCollection convs = s_conversion.Matches(format);
-        for (int c = 0; c <= convs.Count; c++)
+        for (int c = 0; c <= convs.Length; c++)
         {
-            string lit = c < convs.Count ? format[pos..convs[c].Index] : format[pos..];
+            string lit = c < convs.Length ? format[pos..convs[c].Index] : format[pos..];
             int n = 0;
             while (n < lit.Length && i + n < message.Length && lit[n] == message[i + n])
             {
@@ -292,12 +305,12 @@ internal static class PrintfPattern
             }
 
             i += n;
-            if (c == convs.Count)
+            if (c == convs.Length)
             {
                 break;
             }
 
-            Match conv = convs[c];
+            (int Index, int Length, string Value) conv = convs[c];
             pos = conv.Index + conv.Length;
             if (conv.Value == "%%")
             {
@@ -319,7 +332,7 @@ internal static class PrintfPattern
 
             if (kind == 's')
             {
-                string next = pos < format.Length ? format[pos..(c + 1 < convs.Count ? convs[c + 1].Index : format.Length)] : string.Empty;
+                string next = pos < format.Length ? format[pos..(c + 1 < convs.Length ? convs[c + 1].Index : format.Length)] : string.Empty;
                 int end = next.Length == 0 ? message.Length : message.IndexOf(next[0], i);
                 i = end < 0 ? message.Length : end;
             }

@@ -32,17 +32,18 @@ public class NeedleSearcherTests
     {
         var fast = new NeedleSearcher(s_needles);
         var portable = new NeedleSearcher(s_needles) { DisableVectorPath = true };
+        var bucketed = new NeedleSearcher(s_needles, bucketOf: [.. Enumerable.Range(0, s_needles.Length).Select(i => (i * 5) % 8)]);
         Gen<byte[]> text =
             from parts in Gen.ArrayOf(Gen.OneOf(
                 Gen.Elements(LogScanner.Needles).Select(s => Encoding.ASCII.GetBytes(s)),
-                Gen.Elements("a", "e", "n", "en", "EN", "x", " ", "\n", "eou", "es", "Han", "T", "Tx", "ENA_", "ckup").Select(s => Encoding.ASCII.GetBytes(s)),
+                Gen.Elements("a", "e", "n", "en", "EN", "x", " ", "\n", "eou", "es", "Han", "T", "Tx", "ENA_", "ckup", "ena", "1", ":", "NETDEV", "to ", "rc").Select(s => Encoding.ASCII.GetBytes(s)),
                 Gen.Choose(0, 255).Select(b => new[] { (byte)b })))
             select parts.SelectMany(p => p).ToArray();
 
         Prop.ForAll(text.ToArbitrary(), (byte[] hay) =>
         {
             int expected = Naive(hay);
-            return fast.IndexOfAny(hay) == expected && portable.IndexOfAny(hay) == expected;
+            return fast.IndexOfAny(hay) == expected && portable.IndexOfAny(hay) == expected && bucketed.IndexOfAny(hay) == expected;
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000).WithQuietOnSuccess(true));
     }
 
@@ -52,7 +53,7 @@ public class NeedleSearcherTests
         var s = new NeedleSearcher(s_needles);
         for (int len = 0; len < 100; len++)
         {
-            byte[] hay = [.. Enumerable.Repeat((byte)'.', len), .. "NETDEV"u8.ToArray()];
+            byte[] hay = [.. Enumerable.Repeat((byte)'.', len), .. "NETDEV W"u8.ToArray()];
             s.IndexOfAny(hay).Should().Be(len);
         }
     }
