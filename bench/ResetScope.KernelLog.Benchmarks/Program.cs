@@ -98,6 +98,29 @@ public static class Program
                     return 0;
                 }
 
+            case "scanfile":
+                {
+                    for (int rep = 0; rep < 3; rep++)
+                    {
+                        var w = Stopwatch.StartNew();
+                        FileScanResult r = new LogScanner().ScanFile(args[1], args[1], null);
+                        double t = w.Elapsed.TotalSeconds;
+                        byte[] buf = new byte[1 << 20];
+                        var wr = Stopwatch.StartNew();
+                        using (var fs = new FileStream(args[1], new FileStreamOptions { BufferSize = 0, Options = FileOptions.SequentialScan }))
+                        {
+                            while (fs.Read(buf) > 0)
+                            {
+                            }
+                        }
+
+                        double tr = wr.Elapsed.TotalSeconds;
+                        Console.WriteLine($"scanfile: {r.Bytes / t / 1e9:F2} GB/s ({r.Resets.Count} resets, {r.CandidateLines} candidates); plain read: {r.Bytes / tr / 1e9:F2} GB/s");
+                    }
+
+                    return 0;
+                }
+
             case "bdn":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
                 return 0;

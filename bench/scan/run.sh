@@ -50,7 +50,7 @@ echo "corpus: $BYTES bytes in $(ls "$DIR/corpus" | wc -l) files; $(wc -l < "$DIR
 # Sanity: every tool finds something, and the scanner's counts.
 "$B" scan -j "$CORES" "$DIR/corpus" 2>/dev/null | tail -1 | grep -o '"resets":[0-9]*,"precursors":[0-9]*,"starvation":[0-9]*' | sed 's/^/scanner found: /'
 echo "grep -E matching lines: $(LC_ALL=C grep -E -h -f "$DIR/patterns.txt" "$DIR"/corpus/* | wc -l)"
-echo "rg matching lines:      $(rg --no-config --no-ignore -N -h -f "$DIR/patterns.txt" "$DIR/corpus" | wc -l)"
+echo "rg matching lines:      $(rg --no-config --no-ignore -N -I -f "$DIR/patterns.txt" "$DIR/corpus" | wc -l)"
 
 T_SCAN1=$(best "$B" scan -j 1 "$DIR/corpus")
 T_SCANN=$(best "$B" scan -j "$CORES" "$DIR/corpus")

@@ -91,9 +91,17 @@ internal sealed class NeedleSearcher
     /// <summary>Forces the portable path (for tests that compare both paths).</summary>
     public bool DisableVectorPath { get; init; }
 
+    /// <summary>Forces the 256-bit path on AVX-512 hardware (for tests that compare the paths).</summary>
+    public bool DisableVector512 { get; init; }
+
     /// <summary>Index of the first position where any needle occurs (and is accepted), or -1.</summary>
     public int IndexOfAny(ReadOnlySpan<byte> haystack)
     {
+        if (Avx512BW.IsSupported && !DisableVectorPath && !DisableVector512)
+        {
+            return IndexOfAnyAvx512(haystack);
+        }
+
         if (Avx2.IsSupported && !DisableVectorPath)
         {
             return IndexOfAnyAvx2(haystack);
@@ -182,6 +190,51 @@ internal sealed class NeedleSearcher
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int IndexOfAnyAvx512(ReadOnlySpan<byte> haystack)
+    {
+        int n = haystack.Length;
+        int i = 0;
+        ref byte start = ref MemoryMarshal.GetReference(haystack);
+        Vector512<byte> nibble = Vector512.Create((byte)0x0F);
+        Vector512<byte> lo0 = Vector512.Create(_lo0, _lo0), hi0 = Vector512.Create(_hi0, _hi0), lo1 = Vector512.Create(_lo1, _lo1), hi1 = Vector512.Create(_hi1, _hi1);
+        Vector512<byte> lo2 = Vector512.Create(_lo2, _lo2), hi2 = Vector512.Create(_hi2, _hi2), lo3 = Vector512.Create(_lo3, _lo3), hi3 = Vector512.Create(_hi3, _hi3);
+        while (i + 67 <= n)
+        {
+            Vector512<byte> m = Classify512(Vector512.LoadUnsafe(ref start, (nuint)i), lo0, hi0, nibble);
+            m &= Classify512(Vector512.LoadUnsafe(ref start, (nuint)(i + 1)), lo1, hi1, nibble);
+            m &= Classify512(Vector512.LoadUnsafe(ref start, (nuint)(i + 2)), lo2, hi2, nibble);
+            m &= Classify512(Vector512.LoadUnsafe(ref start, (nuint)(i + 3)), lo3, hi3, nibble);
+            if (m != Vector512<byte>.Zero)
+            {
+                ulong bits = ~Vector512.Equals(m, Vector512<byte>.Zero).ExtractMostSignificantBits();
+                while (bits != 0)
+                {
+                    int j = BitOperations.TrailingZeroCount(bits);
+                    bits &= bits - 1;
+                    int pos = i + j;
+                    if (Verify(haystack, pos, m.GetElement(j)))
+                    {
+                        return pos;
+                    }
+                }
+            }
+
+            i += 64;
+        }
+
+        int rest = IndexOfAnyAvx2(haystack[i..]);
+        return rest < 0 ? -1 : i + rest;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Classify512(Vector512<byte> v, Vector512<byte> lo, Vector512<byte> hi, Vector512<byte> nibble)
+    {
+        Vector512<byte> l = Avx512BW.Shuffle(lo, v & nibble);
+        Vector512<byte> h = Avx512BW.Shuffle(hi, Avx512BW.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble);
+        return l & h;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Classify(Vector256<byte> v, Vector256<byte> lo, Vector256<byte> hi, Vector256<byte> nibble)
     {
@@ -190,6 +243,7 @@ internal sealed class NeedleSearcher
         return l & h;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Verify(ReadOnlySpan<byte> haystack, int pos, byte bucketMask)
     {
         ReadOnlySpan<byte> rest = haystack[pos..];
