@@ -298,6 +298,11 @@ public sealed class HostManifest
     /// <summary>The host a file belongs to: a manifest <c>path</c> prefix, else a path component equal to a known host.</summary>
     public string? HostForPath(string path)
     {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+
         string full = System.IO.Path.GetFullPath(path);
         HostInfo? best = null;
         foreach (HostInfo h in _withPath)

@@ -140,7 +140,7 @@ public sealed class LogScanner
     public FileScanResult ScanStream(Stream input, string displayName, string? host)
     {
         var state = new ScanState(displayName, host);
-        byte[] buf = ArrayPool<byte>.Shared.Rent(BlockSize + 1);
+        byte[] buf = ArrayPool<byte>.Shared.Rent(BlockSize);
         try
         {
             int len = ReadFull(input, buf, 0, 2, state, out bool eof0);

@@ -176,17 +176,25 @@ public static class ScanRunner
         Parallel.For(0, inputs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i =>
         {
             (string path, string display, bool isStdin) = inputs[i];
-            string? host = manifest?.HostForPath(isStdin ? string.Empty : path);
+            string? host = isStdin ? null : manifest?.HostForPath(path);
             FileScanResult r;
-            if (isStdin)
+            try
             {
-                var scanner = new LogScanner(options.Format, options.ReferenceYear ?? DateTime.UtcNow.Year);
-                r = scanner.ScanStream(stdin ?? Console.OpenStandardInput(), display, host);
+                if (isStdin)
+                {
+                    var scanner = new LogScanner(options.Format, options.ReferenceYear ?? DateTime.UtcNow.Year);
+                    r = scanner.ScanStream(stdin ?? Console.OpenStandardInput(), display, host);
+                }
+                else
+                {
+                    int year = options.ReferenceYear ?? SafeYear(path);
+                    r = new LogScanner(options.Format, year).ScanFile(path, display, host);
+                }
             }
-            else
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                int year = options.ReferenceYear ?? SafeYear(path);
-                r = new LogScanner(options.Format, year).ScanFile(path, display, host);
+                // A bug in the scanner must not lose the other inputs' results.
+                r = new FileScanResult { File = display, Unreadable = true, Error = $"internal error while scanning {display}: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}; please report this with the input" };
             }
 
             results[i] = r;
