@@ -179,11 +179,30 @@ internal sealed class NeedleSearcher
             i += 32;
         }
 
-        for (; i < n; i++)
+        if (i < n)
         {
-            if (Verify(haystack, i, 0xFF))
+            // The last < 35 bytes: run the same fingerprint over a zero-padded copy (no needle contains a zero byte).
+            Span<byte> pad = stackalloc byte[67];
+            pad.Clear();
+            haystack[i..].CopyTo(pad);
+            ref byte p = ref MemoryMarshal.GetReference(pad);
+            for (int k = 0; k < 64 && i + k < n; k += 32)
             {
-                return i;
+                Vector256<byte> m = Classify(Vector256.LoadUnsafe(ref p, (nuint)k), lo0, hi0, nibble);
+                m &= Classify(Vector256.LoadUnsafe(ref p, (nuint)(k + 1)), lo1, hi1, nibble);
+                m &= Classify(Vector256.LoadUnsafe(ref p, (nuint)(k + 2)), lo2, hi2, nibble);
+                m &= Classify(Vector256.LoadUnsafe(ref p, (nuint)(k + 3)), lo3, hi3, nibble);
+                uint bits = ~Vector256.Equals(m, Vector256<byte>.Zero).ExtractMostSignificantBits();
+                while (bits != 0)
+                {
+                    int j = BitOperations.TrailingZeroCount(bits);
+                    bits &= bits - 1;
+                    int pos = i + k + j;
+                    if (pos < n && Verify(haystack, pos, m.GetElement(j)))
+                    {
+                        return pos;
+                    }
+                }
             }
         }
 

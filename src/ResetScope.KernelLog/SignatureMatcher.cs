@@ -101,6 +101,23 @@ internal sealed partial class SignatureMatcher
     /// <summary>Splits the device prefix off a message (Linux, FreeBSD or DPDK style); Kernel style when there is none.</summary>
     public static DevicePrefix ParsePrefix(string body)
     {
+        DevicePrefix p = ParsePrefixCore(body);
+
+        // ena_com traces (2016 Linux pr_*, DPDK debug): "[ENA_COM: function] message".
+        if (p.Message.StartsWith("[ENA_COM: ", StringComparison.Ordinal))
+        {
+            int close = p.Message.IndexOf("] ", StringComparison.Ordinal);
+            if (close > 0)
+            {
+                p = p with { Message = p.Message[(close + 2)..], Style = p.Style == PrefixStyle.Kernel ? PrefixStyle.Linux : p.Style, Driver = p.Driver ?? "ena" };
+            }
+        }
+
+        return p;
+    }
+
+    private static DevicePrefix ParsePrefixCore(string body)
+    {
         if (body.StartsWith("ENA_DRIVER: ", StringComparison.Ordinal) || body.StartsWith("PMD: ", StringComparison.Ordinal)
             || body.StartsWith("net_ena: ", StringComparison.Ordinal))
         {
