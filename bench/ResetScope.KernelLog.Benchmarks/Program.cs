@@ -10,7 +10,7 @@ namespace ResetScope.KernelLog.Benchmarks;
 /// Modes:
 ///   gen DIR MIB          write a mixed-shape corpus of about MIB MiB into DIR (plain files)
 ///   patterns             print the catalogue's trigger/start/completion patterns as POSIX EREs, one per line
-///   scan [-j N] PATH...  run ScanRunner --json over PATH (what `resetscope scan --json` does), print events to stdout
+///   scan [-j N] [--human|--csv] PATH...  run ScanRunner (JSON by default) over PATH (what `resetscope scan --json` does), print events to stdout
 ///   bdn [args]           run the BenchmarkDotNet hot-path benchmarks
 /// </summary>
 public static class Program
@@ -37,12 +37,21 @@ public static class Program
                 return 0;
             case "scan":
                 int parallel = Environment.ProcessorCount;
+                ScanOutput output = ScanOutput.Json;
                 var paths = new List<string>();
                 for (int i = 1; i < args.Length; i++)
                 {
                     if (args[i] == "-j")
                     {
                         parallel = int.Parse(args[++i]);
+                    }
+                    else if (args[i] == "--human")
+                    {
+                        output = ScanOutput.Human;
+                    }
+                    else if (args[i] == "--csv")
+                    {
+                        output = ScanOutput.Csv;
                     }
                     else
                     {
@@ -53,7 +62,7 @@ public static class Program
                 var sw = Stopwatch.StartNew();
                 using (var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16))
                 {
-                    int code = ScanRunner.Run(paths, new ScanOptions { Output = ScanOutput.Json, Parallelism = parallel }, stdout, Console.Error);
+                    int code = ScanRunner.Run(paths, new ScanOptions { Output = output, Parallelism = parallel }, stdout, Console.Error);
                     Console.Error.WriteLine($"scan: {sw.Elapsed.TotalSeconds:F3} s, exit {code}");
                     return code;
                 }

@@ -60,7 +60,7 @@ internal static partial class LineShape
         return Encoding.UTF8.GetString(line);
     }
 
-    public static ShapedLine Parse(string line, LogFormat format, int referenceYear)
+    public static ShapedLine Parse(string line, LogFormat format, int referenceYear, DateTimeOffset? notAfter = null)
     {
         string s = Clean(line);
 
@@ -112,6 +112,12 @@ internal static partial class LineShape
         if (m.Success)
         {
             DateTimeOffset? time = BsdTime(m, referenceYear);
+            if (time is { } t && notAfter is { } limit && t > limit.AddDays(1))
+            {
+                // RFC 3164 has no year: a December line in a file last written in January belongs to the year before.
+                time = t.AddYears(-1);
+            }
+
             string rest = s[m.Length..];
             (string? host, string body) = HostAndBody(rest);
             (long? up, string kbody) = KernelUptime(body);

@@ -82,12 +82,18 @@ public sealed class LogScanner
     private readonly SignatureMatcher _matcher;
     private readonly LogFormat _format;
     private readonly int _referenceYear;
+    private readonly DateTimeOffset? _notAfter;
 
-    public LogScanner(LogFormat format = LogFormat.Auto, int? referenceYear = null, IReadOnlyList<Signature>? catalogue = null)
+    /// <param name="format">Input shape, or Auto to detect per input.</param>
+    /// <param name="referenceYear">Year for syslog timestamps without one (default: this year).</param>
+    /// <param name="catalogue">Signatures (default <see cref="Catalogue.All"/>).</param>
+    /// <param name="notAfter">When the input was last written: year-less timestamps later than this are from the year before.</param>
+    public LogScanner(LogFormat format = LogFormat.Auto, int? referenceYear = null, IReadOnlyList<Signature>? catalogue = null, DateTimeOffset? notAfter = null)
     {
         _matcher = new SignatureMatcher(catalogue ?? Catalogue.All);
         _format = format;
-        _referenceYear = referenceYear ?? DateTime.UtcNow.Year;
+        _referenceYear = referenceYear ?? notAfter?.Year ?? DateTime.UtcNow.Year;
+        _notAfter = notAfter;
     }
 
     /// <summary>"ena" only as a word followed by space, colon or a unit digit: not "renamed", "enabled", "Athena".</summary>
@@ -344,7 +350,7 @@ public sealed class LogScanner
             state.InvalidUtf8++;
         }
 
-        ShapedLine shaped = LineShape.Parse(LineShape.Decode(line), format, _referenceYear);
+        ShapedLine shaped = LineShape.Parse(LineShape.Decode(line), format, _referenceYear, _notAfter);
         string body = FirstLine(shaped.Body);
         bool elided = body.EndsWith("...", StringComparison.Ordinal) || body.EndsWith('…') || body.EndsWith("[...]", StringComparison.Ordinal);
         LineMatch match = _matcher.Match(body, allowPartial: elided);

@@ -25,7 +25,7 @@ public sealed record ScanOptions
     /// <summary>Host manifest CSV path (host, az, instance_type, ami, kernel[, path]); null for none.</summary>
     public string? ManifestPath { get; init; }
 
-    /// <summary>Year for syslog timestamps that omit it; default: the file's last-write year (stdin: this year).</summary>
+    /// <summary>Year for syslog timestamps that omit it; default: the file's last-write year, a year earlier for lines dated after it (stdin: this year).</summary>
     public int? ReferenceYear { get; init; }
 
     /// <summary>Files scanned at once; default all cores.</summary>
@@ -187,8 +187,8 @@ public static class ScanRunner
                 }
                 else
                 {
-                    int year = options.ReferenceYear ?? SafeYear(path);
-                    r = new LogScanner(options.Format, year).ScanFile(path, display, host);
+                    DateTimeOffset? written = options.ReferenceYear is null ? SafeWriteTime(path) : null;
+                    r = new LogScanner(options.Format, options.ReferenceYear, notAfter: written).ScanFile(path, display, host);
                 }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -221,15 +221,15 @@ public static class ScanRunner
         return new ScanReport { Files = files, Groups = groups, GroupBy = options.GroupBy, Errors = errors, Manifest = manifest };
     }
 
-    private static int SafeYear(string path)
+    private static DateTimeOffset? SafeWriteTime(string path)
     {
         try
         {
-            return File.GetLastWriteTimeUtc(path).Year;
+            return new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return DateTime.UtcNow.Year;
+            return null;
         }
     }
 

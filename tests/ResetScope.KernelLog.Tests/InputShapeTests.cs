@@ -240,3 +240,33 @@ public class InputShapeTests
         e.Outcome.Should().Be(ResetOutcome.Completed);
     }
 }
+
+public class YearAndPrefixTests
+{
+    [Fact]
+    public void A_syslog_line_dated_after_the_file_was_written_belongs_to_the_year_before()
+    {
+        using var ms = new MemoryStream(System.Text.Encoding.UTF8.GetBytes("Dec 31 23:59:58 h kernel: ena 0000:00:05.0 eth0: Keep alive watchdog timeout.\n"));
+
+        FileScanResult r = new LogScanner(notAfter: new DateTimeOffset(2027, 1, 1, 0, 5, 0, TimeSpan.Zero)).ScanStream(ms, "messages", null);
+
+        r.Resets.Single().Event.Time.Should().Be(new DateTimeOffset(2026, 12, 31, 23, 59, 58, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void Ena_com_trace_prefix_is_removed_before_matching()
+    {
+        FileScanResult r = Scan.Lines("ena: [ENA_COM: ena_com_wait_and_process_admin_cq_polling] Wait for completion (polling) timeout");
+
+        r.Precursors.Should().ContainSingle().Which.Driver.Should().Be("ena");
+    }
+
+    [Fact]
+    public void A_forced_format_is_used_for_ambiguous_input()
+    {
+        FileScanResult r = Scan.Text("3,1042,1234567890,-;ena 0000:00:05.0 eth0: Keep alive watchdog timeout.\n", LogFormat.Kmsg);
+
+        r.Format.Should().Be(LogFormat.Kmsg);
+        r.Resets.Single().Event.Ts.Should().Be("1234567890");
+    }
+}
