@@ -260,8 +260,12 @@ internal static class PrintfPattern
             }
         }
 
-        return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
+                // A crafted candidate line (≤ 16 KiB) could make the lazy %s groups backtrack for long: bound every match.
+        // (RegexOptions.NonBacktracking would be linear but costs ~0.2 s to build the catalogue on each run.)
+        return new Regex(sb.ToString(), RegexOptions.CultureInvariant, MatchTimeout);
     }
+
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Index, int Length, string Value)[]> s_tokens = new(StringComparer.Ordinal);
 

@@ -257,7 +257,16 @@ internal sealed partial class SignatureMatcher
                 return true;
             }
 
-            Match m = s.FullRegex.Match(message);
+            Match m;
+            try
+            {
+                m = s.FullRegex.Match(message);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                continue; // pathological line: treated as not this signature
+            }
+
             if (!m.Success)
             {
                 continue;

@@ -175,3 +175,22 @@ public class PropertyTests
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
+
+public class PathologicalLineTests
+{
+    [Theory]
+    [InlineData("virtio_net virtio0 eth0: TX timeout on queue: 1, sq: ")]
+    [InlineData("NETDEV WATCHDOG: ")]
+    [InlineData("hv_netvsc 6045bd8e eth0: Data path failed to switch ")]
+    [InlineData("3,1,2,")]
+    public void Long_lines_built_to_make_a_backtracking_regex_work_hard_are_scanned_at_once(string start)
+    {
+        string line = start + string.Concat(Enumerable.Repeat(", name: x, sq: (ena): ", 700));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+
+        FileScanResult r = Scan.Lines(line, line, line);
+
+        sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
+        r.Lines.Should().Be(3);
+    }
+}
