@@ -93,7 +93,7 @@ internal sealed class EventAssembler
                     Text = shaped.Body,
                 });
                 Pending p = _pending.TryGetValue(key, out Pending? existing) ? existing : _pending[key] = new Pending();
-                p.Merge(match.Fields, lineNo, shaped);
+                p.Merge(match.Fields, sig.Family, lineNo, shaped);
                 if (sig.EnaReason is not null || sig.EnaReasonByVersion is not null)
                 {
                     p.Contributions.Add(sig);
@@ -416,34 +416,36 @@ internal sealed class EventAssembler
         var lines = new SortedSet<int>(o.Lines);
         if (pre is not null && (o.Queue is null || pre.Queue is null || pre.Queue == o.Queue))
         {
-            bool used = false;
+            // What the event's own lines do not print, the precursors just before it (same device, same queue) may.
             if (o.SinceNapiUsec is null && pre.SinceNapiUsec is not null)
             {
                 o.SinceNapiUsec = pre.SinceNapiUsec;
-                used = true;
+                lines.Add(pre.SinceNapiLine);
             }
 
             if (o.NapiScheduled is null && pre.NapiScheduled is not null)
             {
                 o.NapiScheduled = pre.NapiScheduled;
-                used = true;
+                lines.Add(pre.NapiScheduledLine);
             }
 
             if (o.NapiCpu is null && pre.NapiCpu is not null)
             {
                 o.NapiCpu = pre.NapiCpu;
-                used = true;
+                lines.Add(pre.NapiCpuLine);
             }
 
             if (o.Queue is null && pre.Queue is not null)
             {
                 o.Queue = pre.Queue;
-                used = true;
+                lines.Add(pre.QueueLine);
             }
 
-            if (used)
+            if (o.Family is null && pre.Family is { } fam)
             {
-                lines.Add(pre.LastLine);
+                // e.g. e1000e/igb "Detected ... Unit Hang" then "Reset adapter": the hang is the trigger.
+                o.Family = fam;
+                lines.Add(pre.FamilyLine);
             }
         }
 
@@ -569,23 +571,54 @@ internal sealed class EventAssembler
 
     private sealed class Pending
     {
+        private DateTimeOffset? _time;
+        private long? _uptime;
+
         public int? Queue { get; private set; }
         public long? SinceNapiUsec { get; private set; }
         public bool? NapiScheduled { get; private set; }
         public int? NapiCpu { get; private set; }
-        public int LastLine { get; private set; }
+        public ResetFamily? Family { get; private set; }
+        public int QueueLine { get; private set; }
+        public int SinceNapiLine { get; private set; }
+        public int NapiScheduledLine { get; private set; }
+        public int NapiCpuLine { get; private set; }
+        public int FamilyLine { get; private set; }
         public List<Signature> Contributions { get; } = [];
-        private DateTimeOffset? _time;
-        private long? _uptime;
 
-        public void Merge(LineFields f, int lineNo, in ShapedLine shaped)
+        public void Merge(LineFields f, ResetFamily family, int lineNo, in ShapedLine shaped)
         {
             // The latest precursor describes the state closest to the reset.
-            Queue = f.Queue ?? Queue;
-            SinceNapiUsec = f.SinceNapiUsec ?? SinceNapiUsec;
-            NapiScheduled = f.NapiScheduled ?? NapiScheduled;
-            NapiCpu = f.NapiCpu ?? NapiCpu;
-            LastLine = lineNo;
+            if (f.Queue is { } q)
+            {
+                Queue = q;
+                QueueLine = lineNo;
+            }
+
+            if (f.SinceNapiUsec is { } sn)
+            {
+                SinceNapiUsec = sn;
+                SinceNapiLine = lineNo;
+            }
+
+            if (f.NapiScheduled is { } ns)
+            {
+                NapiScheduled = ns;
+                NapiScheduledLine = lineNo;
+            }
+
+            if (f.NapiCpu is { } cpu)
+            {
+                NapiCpu = cpu;
+                NapiCpuLine = lineNo;
+            }
+
+            if (family != ResetFamily.Other)
+            {
+                Family = family;
+                FamilyLine = lineNo;
+            }
+
             _time = shaped.Time ?? _time;
             _uptime = shaped.UptimeUs ?? _uptime;
         }
