@@ -227,3 +227,29 @@ public sealed class ScanRunnerTests : IDisposable
         public void Report(ScanProgress value) => into.Add(value);
     }
 }
+
+public sealed class ParallelScanTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("resetscope-par-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Many_files_scanned_in_parallel_give_the_same_output_as_one_at_a_time()
+    {
+        for (int i = 0; i < 40; i++)
+        {
+            string text = string.Concat(Enumerable.Range(0, 200).Select(n => $"[ {n}.000000] audit: noise {i} {n}\n"))
+                + $"[ 300.000000] ena 0000:00:05.0 eth{i % 3}: Keep alive watchdog timeout.\n[ 300.100000] ena 0000:00:05.0: Device reset completed, status: 0, Driver info: Elastic Network Adapter (ENA) v2.14.0g\n";
+            File.WriteAllText(Path.Combine(_dir, $"host{i:D2}.log"), text);
+        }
+
+        var one = new StringWriter();
+        var all = new StringWriter();
+        ScanRunner.Run([_dir], new ScanOptions { Output = ScanOutput.Json, Parallelism = 1 }, one, TextWriter.Null);
+        ScanRunner.Run([_dir], new ScanOptions { Output = ScanOutput.Json, Parallelism = 8 }, all, TextWriter.Null);
+
+        all.ToString().Should().Be(one.ToString());
+        one.ToString().Split('\n').Count(l => l.StartsWith("{\"kind\":\"reset\"", StringComparison.Ordinal)).Should().Be(40);
+    }
+}
