@@ -239,6 +239,13 @@ internal static partial class LineShape
             return (ht.Groups[1].Value, rest[ht.Length..]);
         }
 
+        // netconsole received by a syslog daemon: "Jul 14 10:10:22 10.0.1.5 [ 1234.567890] msg" (no tag).
+        int space = rest.IndexOf(' ', StringComparison.Ordinal);
+        if (space > 0 && space + 1 < rest.Length && rest[space + 1] == '[' && Uptime().IsMatch(rest.AsSpan(space + 1)))
+        {
+            return (rest[..space], rest[(space + 1)..]);
+        }
+
         return (null, rest);
     }
 

@@ -26,6 +26,7 @@ public static class Shapes
         ["journal-export"] = m => $"__CURSOR=s=abc;i=1\n__REALTIME_TIMESTAMP=1784023822123456\n__MONOTONIC_TIMESTAMP=1234567890\n_HOSTNAME={Host}\n_TRANSPORT=kernel\nMESSAGE={m}\nPRIORITY=3\n\n",
         ["kmsg"] = m => $"3,1042,1234567890,-;{m}\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:05.0\n",
         ["netconsole-extended"] = m => $"6.1.0-13-amd64,3,1042,1234567890,-;{m}\n",
+        ["netconsole-via-syslog"] = m => $"Jul 14 10:10:22 {Host} [ 1234.567890] {m}\n",
         ["printk-level"] = m => $"<3>[ 1234.567890] {m}\n",
         ["printk-level-bare"] = m => $"<3>{m}\n",
         ["serial-interleaved"] = m => $"\u001b[0;32m  OK  \u001b[0m] Started Session 3.\r\nUbuntu 22.04 LTS ip-10-0-1-5 ttyS0[ 1234.567890] {m}\r\n",
@@ -36,6 +37,6 @@ public static class Shapes
     /// <summary>Shapes whose lines carry the host name.</summary>
     public static readonly HashSet<string> WithHost =
     [
-        "syslog", "syslog-kernel-ts", "rfc3339", "journal-short", "journal-short-iso", "journal-short-precise", "journal-short-monotonic", "journal-json", "journal-export",
+        "syslog", "syslog-kernel-ts", "netconsole-via-syslog", "rfc3339", "journal-short", "journal-short-iso", "journal-short-precise", "journal-short-monotonic", "journal-json", "journal-export",
     ];
 }
