@@ -183,7 +183,7 @@ public sealed class LogScanner
 
             if (gz && state.Error is null && !((PrefixedStream)((GZipStream)source).BaseStream).TrailerMatches(state.Bytes))
             {
-                state.Error = $"{displayName}: gzip stream ends early (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file";
+                state.Error = $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file (a concatenated multi-member .gz also trips this check)";
             }
 
             if (gz && source is GZipStream g)

@@ -270,3 +270,19 @@ public class YearAndPrefixTests
         r.Resets.Single().Event.Ts.Should().Be("1234567890");
     }
 }
+
+public class GzipTrailerTests
+{
+    [Fact]
+    public void Dotnet_gzip_accepts_a_cut_stream_silently_so_the_trailer_check_is_what_reports_it()
+    {
+        byte[] gz = Scan.Gzip(string.Concat(Enumerable.Range(0, 3000).Select(i => $"[ {i}.000000] line {i * 7919}\n")));
+
+        FileScanResult whole = Scan.Bytes(gz, name: "a.gz");
+        FileScanResult cut = Scan.Bytes(gz[..^4], name: "a.gz");
+
+        whole.Error.Should().BeNull();
+        cut.Error.Should().Contain("a.gz").And.Contain("truncated");
+        cut.Lines.Should().Be(whole.Lines, "only the trailer is missing; all data was there");
+    }
+}
