@@ -19,6 +19,7 @@ public sealed record FileScanResult
     public long CandidateLines { get; init; }
     public long MatchedLines { get; init; }
     public long StatsDumpLines { get; init; }
+    /// <summary>Candidate lines longer than <see cref="LogScanner.MaxCandidateLine"/> and lines longer than a whole block: counted, not parsed.</summary>
     public long LongLinesSkipped { get; init; }
     public long InvalidUtf8Lines { get; init; }
     public long JoinedWrappedLines { get; init; }

@@ -344,3 +344,41 @@ public class EnaSequenceTests
         r.Lines.Should().Be(3);
     }
 }
+
+public class EnaDetailTests
+{
+    [Fact]
+    public void Freed_packet_lines_join_the_reset_without_changing_its_queue()
+    {
+        FileScanResult r = Scan.Lines(
+            "ena 0000:00:05.0 eth0: Keep alive watchdog timeout.",
+            "ena 0000:00:05.0 eth0: Trigger reset is on",
+            "ena 0000:00:05.0 eth0: Freed 12 uncompleted tx skbs, qid 3, longest msecs since submission 6700",
+            "ena 0000:00:05.0: Device reset completed, status: 0, Driver info: Elastic Network Adapter (ENA) v2.15.0g");
+
+        ResetScope.Core.ResetEvent e = r.Resets.Single().Event;
+        e.Lines.Should().Equal(1, 2, 3, 4);
+        e.Queue.Should().BeNull();
+    }
+
+    [Fact]
+    public void Freed_packet_lines_of_an_administrative_down_are_not_a_reset()
+    {
+        Scan.Lines("ena 0000:00:05.0 eth0: Freed 3 uncompleted tx pkts, qid 0, longest msecs since submission 12").Resets.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_stats_dump_names_the_reason_of_a_2_14_missing_tx_reset_without_a_cq_line()
+    {
+        FileScanResult r = Scan.Lines(
+            "ena 0000:00:05.0 eth0: Lost TX completions are above the threshold (129 > 128). Completion transmission timeout: 5000 (msec). 11000 msecs since last interrupt, 11000 msecs since last napi execution.",
+            "ena 0000:00:05.0 eth0: Resetting the device",
+            "ena 0000:00:05.0 eth0: Trigger reset is on",
+            "ena 0000:00:05.0 eth0: missing_tx_cmpl: 0",
+            "ena 0000:00:05.0 eth0: suspected_poll_starvation: 1",
+            "ena 0000:00:05.0 eth0: missing_intr: 0",
+            "ena 0000:00:05.0: Device reset completed, status: 0, Driver info: Elastic Network Adapter (ENA) v2.14.0g");
+
+        r.Resets.Single().Event.EnaReason.Should().Be("SUSPECTED_POLL_STARVATION");
+    }
+}
