@@ -228,7 +228,7 @@ public static class Catalogue
             S("mlx5.tx-timeout", "mlx5_core", Trigger, "all", "TX timeout detected", family: Wd),
             S("mlx5.tx-timeout-queue", "mlx5_core", Detail, "devlink health tx reporter", "TX timeout on queue: %d, SQ: 0x%x, CQ: 0x%x, SQ Cons: 0x%x SQ Prod: 0x%x, usecs since last trans: %u",
                 [Queue, Ignore, Ignore, Ignore, Ignore, Ignore], Wd),
-            S("mlx5.eq-recover", "mlx5_core", Completion, "all", "Recover %d eqes on EQ 0x%x", [Ignore, Ignore], impliesReset: false),
+            S("mlx5.eq-recover", "mlx5_core", Completion, "all", "Recover %d eqes on EQ 0x%x", [Ignore, Ignore], impliesReset: false, note: "newer kernels may say \"Recovered\" (unverified)"),
             S("mlx5.err-cqe", "mlx5_core", Precursor, "all", "ERR CQE on SQ: 0x%x", [Ignore]),
             S("ixgbe.unit-hang", "ixgbe", Precursor, "all", "Detected Tx Unit Hang", family: Tx, allowTrailing: true),
             S("ixgbe.tx-hang", "ixgbe", Trigger, "all", "tx hang %d detected on queue %d, resetting adapter", [Ignore, Queue], Tx),
@@ -268,7 +268,7 @@ public static class Catalogue
             S("r8169.aspm-off", "r8169", Trigger, "6.x", "ASPM disabled on Tx timeout", family: Wd, note: "printed once; later timeouts show only NETDEV WATCHDOG"),
             S("r8169.txcfg-wait", "r8169", Detail, "all", "rtl_txcfg_empty_cond == %d (loop: %d, delay: %d).", [Ignore, Ignore, Ignore]),
             S("r8152.tx-timeout", "r8152", Trigger, "all", "Tx timeout", family: Wd,
-                note: "from r8152.c rtl8152_tx_timeout; r8168/r8125 vendor drivers print only the kernel NETDEV WATCHDOG line (driver in parentheses)"),
+                note: "rtl8152_tx_timeout (netif_warn); wording not in the specs, unverified. r8168/r8125 vendor drivers: only the kernel NETDEV WATCHDOG line (driver in parentheses) is catalogued"),
 
             // ---------------- CPU starvation evidence ----------------
             S("cpu.soft-lockup", "kernel", Starvation, "all", "BUG: soft lockup - CPU#%d stuck for %us! [%s]", [Cpu, DurationS, CommPid], prefix: PrefixStyle.Kernel, starvation: "soft-lockup"),
