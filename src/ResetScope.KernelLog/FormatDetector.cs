@@ -24,7 +24,7 @@ internal static class FormatDetector
             }
 
             lines++;
-            string s = Encoding.UTF8.GetString(line.Length > 256 ? line[..256] : line);
+            string s = Encoding.UTF8.GetString(line.Length > 1024 ? line[..1024] : line);
             if (s.StartsWith('{') && s.Contains("\"MESSAGE\"", StringComparison.Ordinal) || s.StartsWith("{\"", StringComparison.Ordinal) && s.Contains("__REALTIME_TIMESTAMP", StringComparison.Ordinal))
             {
                 json++;
