@@ -66,6 +66,21 @@ public class CatalogueEntryTests
     }
 
     [Theory]
+    [MemberData(nameof(Entries))]
+    public void The_entry_in_a_gzip_file_gives_the_same_events_as_in_plain_text(string id)
+    {
+        string text = Shapes.All["syslog-kernel-ts"](CatalogueLines.Message(CatalogueLines.Get(id)));
+
+        FileScanResult plain = Scan.Text(text);
+        FileScanResult gz = Scan.Bytes(Scan.Gzip(text), name: "kern.log.1.gz");
+
+        gz.Error.Should().BeNull();
+        gz.Resets.Select(r => r.Event with { File = "kern.log" }).Should().BeEquivalentTo(plain.Resets.Select(r => r.Event));
+        gz.Precursors.Select(p => p with { File = "kern.log" }).Should().BeEquivalentTo(plain.Precursors);
+        gz.Starvations.Select(x => x with { File = "kern.log" }).Should().BeEquivalentTo(plain.Starvations);
+    }
+
+    [Theory]
     [MemberData(nameof(EntriesByShape))]
     public void The_entry_in_this_shape_gives_exactly_the_expected_event(string id, string shape)
     {
