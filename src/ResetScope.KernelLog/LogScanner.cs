@@ -223,6 +223,7 @@ public sealed class LogScanner
     {
         int capacity = BlockSize;
         bool skipping = false;
+        bool skippedEndsWithNul = false;
         bool first = true;
         LogFormat format = _format;
         EventAssembler assembler = state.Assembler;
@@ -258,13 +259,29 @@ public sealed class LogScanner
                 int nl = span.IndexOf((byte)'\n');
                 if (nl < 0 && !eof)
                 {
-                    len = 0;
+                    skippedEndsWithNul = len > 0 && buf[len - 1] == 0;
+                    len = KeepTextAfterHole(buf, len, ref skipping);
+                    state.CarriedBytes = len;
                     continue;
                 }
 
                 skipping = false;
-                state.LineCount++;
-                start = nl < 0 ? len : nl + 1;
+                int end0 = nl < 0 ? len : nl;
+                int lastNul = span[..end0].LastIndexOf((byte)0);
+                if (lastNul >= 0 && lastNul + 1 < end0)
+                {
+                    // NUL padding (a crash left a hole in the file) followed by real text on the same "line": keep the text.
+                    start = lastNul + 1;
+                }
+                else if (lastNul < 0 && skippedEndsWithNul && end0 > 0)
+                {
+                    start = 0; // the hole ended exactly at a block boundary
+                }
+                else
+                {
+                    state.LineCount++;
+                    start = nl < 0 ? len : nl + 1;
+                }
             }
 
             int lastNl = span[start..].LastIndexOf((byte)'\n');
@@ -276,7 +293,9 @@ public sealed class LogScanner
                     // One line longer than the whole block: count it and drop it up to its newline.
                     state.LongLines++;
                     skipping = true;
-                    len = 0;
+                    skippedEndsWithNul = buf[len - 1] == 0;
+                    len = KeepTextAfterHole(buf, len, ref skipping);
+                    state.CarriedBytes = len;
                     continue;
                 }
             }
@@ -294,6 +313,24 @@ public sealed class LogScanner
         }
 
         assembler.Finish();
+    }
+
+    /// <summary>
+    /// A block being dropped as part of an over-long line: if it ends in text after NUL padding (a crash hole), that
+    /// text starts a real record — keep it at the front of the buffer and stop skipping. Returns the bytes kept.
+    /// </summary>
+    private static int KeepTextAfterHole(byte[] buf, int len, ref bool skipping)
+    {
+        int lastNul = buf.AsSpan(0, len).LastIndexOf((byte)0);
+        int tail = len - (lastNul + 1);
+        if (lastNul < 0 || tail == 0 || tail > MaxCandidateLine)
+        {
+            return 0;
+        }
+
+        Buffer.BlockCopy(buf, lastNul + 1, buf, 0, tail);
+        skipping = false;
+        return tail;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -316,7 +353,7 @@ public sealed class LogScanner
             le = le < 0 ? region.Length : hit + le;
             baseLines += region[counted..ls].Count((byte)'\n');
             counted = ls;
-            int next = HandleCandidate(region, ls, le, (int)Math.Min(int.MaxValue, baseLines + 1), state, format);
+            int next = HandleCandidate(region, ls, le, hit, (int)Math.Min(int.MaxValue, baseLines + 1), state, format);
             pos = next;
         }
 
@@ -330,7 +367,7 @@ public sealed class LogScanner
     }
 
     /// <summary>Parses one candidate line; returns where scanning continues (after a joined continuation line, if any).</summary>
-    private int HandleCandidate(ReadOnlySpan<byte> region, int ls, int le, int lineNo, ScanState state, LogFormat format)
+    private int HandleCandidate(ReadOnlySpan<byte> region, int ls, int le, int hit, int lineNo, ScanState state, LogFormat format)
     {
         int resume = le + 1;
         ReadOnlySpan<byte> line = region[ls..le];
@@ -338,7 +375,16 @@ public sealed class LogScanner
         if (line.Length > MaxCandidateLine)
         {
             state.LongLines++;
-            return resume;
+
+            // Text after NUL padding is a record of its own (crash holes in log files); anything else this long is skipped.
+            int lastNul = region[ls..hit].LastIndexOf((byte)0);
+            if (lastNul < 0 || le - (ls + lastNul + 1) > MaxCandidateLine)
+            {
+                return resume;
+            }
+
+            ls += lastNul + 1;
+            line = region[ls..le];
         }
 
         if (format == LogFormat.Kmsg && line.Length > 0 && line[0] == (byte)' ')

@@ -286,3 +286,37 @@ public class GzipTrailerTests
         cut.Lines.Should().Be(whole.Lines, "only the trailer is missing; all data was there");
     }
 }
+
+public class NulPaddingTests
+{
+    private const string Line = "Jul 14 10:10:22 h kernel: ena 0000:00:05.0 eth0: Keep alive watchdog timeout.";
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(40_000)]
+    [InlineData(3 * 1024 * 1024)]
+    [InlineData((3 * 1024 * 1024) - 43)]
+    public void Text_after_a_hole_of_nul_bytes_is_still_read(int holeBytes)
+    {
+        byte[] input = [.. "Jul 14 10:00:00 h kernel: before the crash\n"u8.ToArray(), .. new byte[holeBytes], .. System.Text.Encoding.UTF8.GetBytes(Line + "\n"), .. "Jul 14 10:10:23 h kernel: after\n"u8.ToArray()];
+
+        FileScanResult r = Scan.Bytes(input);
+
+        r.Resets.Should().ContainSingle().Which.Event.Line.Should().Be(2);
+        r.Lines.Should().Be(3);
+    }
+}
+
+public class ByteAccountingTests
+{
+    [Theory]
+    [InlineData(10)]
+    [InlineData(2 * 1024 * 1024)]
+    [InlineData((3 * 1024 * 1024) - 43)]
+    public void Bytes_read_equal_the_input_length_whatever_gets_skipped(int holeBytes)
+    {
+        byte[] input = [.. "a\n"u8.ToArray(), .. new byte[holeBytes], .. "ena 0000:00:05.0 eth0: Keep alive watchdog timeout.\n"u8.ToArray(), .. new byte[1_500_000], .. "x\n"u8.ToArray()];
+
+        Scan.Bytes(input).Bytes.Should().Be(input.Length);
+    }
+}
