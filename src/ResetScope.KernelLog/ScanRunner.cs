@@ -419,6 +419,27 @@ public static class ScanRunner
         }
     }
 
+    /// <summary>The cadence groups as CSV: the group-by columns, then count, first, last, intervals, bursts, periodicity, outcomes.</summary>
+    public static void WriteCadenceCsv(ScanReport report, TextWriter stdout)
+    {
+        string[] header = [.. report.GroupBy.Select(Cadence.Name), "count", "first", "last", "min_interval_s", "median_interval_s", "bursts", "max_burst", "periodic", "period_s", "completed", "failed", "unknown"];
+        stdout.Write(string.Join(',', header));
+        stdout.Write('\n');
+        foreach (CadenceGroup g in report.Groups)
+        {
+            IEnumerable<string?> row = g.Key.Select(k => k.Value).Concat(
+            [
+                g.Count.ToString(CultureInfo.InvariantCulture), g.First, g.Last, D(g.MinIntervalS), D(g.MedianIntervalS),
+                g.Bursts.ToString(CultureInfo.InvariantCulture), g.MaxBurst.ToString(CultureInfo.InvariantCulture), g.Periodic ? "true" : "false", D(g.PeriodS),
+                g.Completed.ToString(CultureInfo.InvariantCulture), g.Failed.ToString(CultureInfo.InvariantCulture), g.Unknown.ToString(CultureInfo.InvariantCulture),
+            ]);
+            stdout.Write(string.Join(',', row.Select(Csv)));
+            stdout.Write('\n');
+        }
+
+        static string? D(double? v) => v is { } d ? Math.Round(d, 6).ToString(CultureInfo.InvariantCulture) : null;
+    }
+
     private static string? N(long? v) => v?.ToString(CultureInfo.InvariantCulture);
 
     private static string Csv(string? v)

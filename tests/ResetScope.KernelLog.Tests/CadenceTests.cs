@@ -76,3 +76,23 @@ public class CadenceTests
         g.Single().KeyText.Should().Be("driver=ena reason=keep-alive-timeout");
     }
 }
+
+public class CadenceCsvTests
+{
+    [Fact]
+    public void Cadence_csv_has_the_group_columns_then_the_statistics()
+    {
+        var report = new ScanReport
+        {
+            Files = [],
+            Errors = [],
+            GroupBy = [GroupKey.Host, GroupKey.Dev],
+            Groups = [new CadenceGroup { Key = [("host", "h,1"), ("dev", null)], Count = 2, First = "a", Last = "b", MinIntervalS = 8, MedianIntervalS = 8, Completed = 2 }],
+        };
+        var w = new StringWriter();
+
+        ScanRunner.WriteCadenceCsv(report, w);
+
+        w.ToString().Should().Be("host,dev,count,first,last,min_interval_s,median_interval_s,bursts,max_burst,periodic,period_s,completed,failed,unknown\n\"h,1\",,2,a,b,8,8,0,0,false,,2,0,0\n");
+    }
+}
