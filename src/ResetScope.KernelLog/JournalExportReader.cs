@@ -15,7 +15,7 @@ internal static class JournalExportReader
 
     public static void Run(Stream source, byte[] buf, int len, bool eof, LogScanner.ScanState state, LogScanner scanner)
     {
-        var reader = new ByteReader(source, buf, len, eof, state);
+        var reader = new ByteReader(source, buf, len, eof);
         string? message = null, ts = null, host = null;
         long? mono = null;
         int messageLine = 0;
@@ -125,7 +125,7 @@ internal static class JournalExportReader
         }
     }
 
-    private sealed class ByteReader(Stream source, byte[] buf, int len, bool eof, LogScanner.ScanState state)
+    private sealed class ByteReader(Stream source, byte[] buf, int len, bool eof)
     {
         private int _pos;
         private int _len = len;
@@ -154,7 +154,6 @@ internal static class JournalExportReader
             }
 
             TotalBytes += _len;
-            _ = state;
             return true;
         }
 

@@ -150,12 +150,12 @@ public sealed class LogScanner
         byte[] buf = ArrayPool<byte>.Shared.Rent(BlockSize);
         try
         {
-            int len = ReadFull(input, buf, 0, 2, state, out bool eof0);
+            int len = ReadFull(input, buf, 0, 2, out bool eof0);
             Stream source = input;
             bool gz = len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B;
             if (gz)
             {
-                source = new GZipStream(new PrefixedStream(buf.AsSpan(0, len).ToArray(), input, state), CompressionMode.Decompress);
+                source = new GZipStream(new PrefixedStream(buf.AsSpan(0, len).ToArray(), input), CompressionMode.Decompress);
                 len = 0;
                 eof0 = false;
             }
@@ -200,7 +200,7 @@ public sealed class LogScanner
         return state.ToResult(_format);
     }
 
-    private static int ReadFull(Stream s, byte[] buf, int offset, int count, ScanState state, out bool eof)
+    private static int ReadFull(Stream s, byte[] buf, int offset, int count, out bool eof)
     {
         int total = 0;
         eof = false;
@@ -231,7 +231,7 @@ public sealed class LogScanner
         {
             if (!eof && len < capacity)
             {
-                len += ReadFull(source, buf, len, capacity - len, state, out eof);
+                len += ReadFull(source, buf, len, capacity - len, out eof);
             }
 
             state.Bytes += len - state.CarriedBytes;
@@ -507,7 +507,7 @@ public sealed class LogScanner
     }
 
     /// <summary>Replays already-read magic bytes, then the rest of the underlying stream; notes a gzip stream that ends early.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner, ScanState state) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
     {
         private readonly byte[] _last8 = new byte[8];
         private int _prefixPos;
@@ -564,7 +564,6 @@ public sealed class LogScanner
 
             int r = inner.Read(buffer);
             Remember(buffer[..r]);
-            _ = state;
             return r;
         }
 

@@ -116,7 +116,6 @@ internal sealed class NeedleSearcher
         while (from < haystack.Length)
         {
             int best = -1;
-            int bestNeedle = -1;
             ReadOnlySpan<byte> window = haystack[from..];
             for (int i = 0; i < _needles.Length; i++)
             {
@@ -125,7 +124,6 @@ internal sealed class NeedleSearcher
                 if (at >= 0 && (best < 0 || at < best))
                 {
                     best = at;
-                    bestNeedle = i;
                 }
             }
 
@@ -140,7 +138,6 @@ internal sealed class NeedleSearcher
                 return pos;
             }
 
-            _ = bestNeedle;
             from = pos + 1;
         }
 
