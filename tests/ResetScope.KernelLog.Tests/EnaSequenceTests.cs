@@ -382,3 +382,20 @@ public class EnaDetailTests
         r.Resets.Single().Event.EnaReason.Should().Be("SUSPECTED_POLL_STARVATION");
     }
 }
+
+public class DpdkPrefixTests
+{
+    [Theory]
+    [InlineData("PMD: Keep alive timeout")]
+    [InlineData("check_for_missing_keep_alive(): Keep alive timeout")]
+    [InlineData("ENA_DRIVER: check_for_missing_keep_alive(): Keep alive timeout")]
+    [InlineData("Jul 14 10:10:22 dpdk-host testpmd[4242]: ENA_DRIVER: check_for_missing_keep_alive(): Keep alive timeout")]
+    public void Every_dpdk_log_generation_is_recognised(string line)
+    {
+        ResetScope.Core.ResetEvent e = Scan.Lines(line).Resets.Single().Event;
+
+        e.Driver.Should().Be("ena");
+        e.Reason.Should().Be(ResetScope.Core.ResetFamily.KeepAliveTimeout);
+        e.EnaReason.Should().Be("KEEP_ALIVE_TO");
+    }
+}
