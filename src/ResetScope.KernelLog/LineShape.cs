@@ -19,6 +19,12 @@ internal static partial class LineShape
     [GeneratedRegex(@"^(?:[0-9][0-9A-Za-z.\-+_~]*,)?(\d{1,3}),(\d+),(\d+),([^;]*);(.*)$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex Kmsg();
 
+    [GeneratedRegex(@"^<\d{1,3}>(?:1 (?=\d{4}-))?", RegexOptions.CultureInvariant)]
+    private static partial Regex Pri();
+
+    [GeneratedRegex(@"^(\S+) (\S+) (\S+) (\S+) (?:-|(?:\[[^\]]*\])+) ?", RegexOptions.CultureInvariant)]
+    private static partial Regex Rfc5424Header();
+
     [GeneratedRegex(@"^\[\s*(\d+)\.(\d+)\]\s?(?:\[\s*[TC]\d+\]\s?)?", RegexOptions.CultureInvariant)]
     private static partial Regex Uptime();
 
@@ -79,9 +85,10 @@ internal static partial class LineShape
             return new ShapedLine(Unescape(m.Groups[5].Value), m.Groups[3].Value, null, usec, null, true);
         }
 
-        if (s.Length > 2 && s[0] == '<' && char.IsAsciiDigit(s[1]) && s[2] == '>')
+        m = Pri().Match(s);
+        if (m.Success)
         {
-            s = s[3..];
+            s = s[m.Length..]; // printk level "<3>" or syslog PRI "<11>" (+ RFC 5424 version "1 ")
         }
 
         m = FacilityLevel().Match(s);
@@ -237,6 +244,13 @@ internal static partial class LineShape
         if (ht.Success)
         {
             return (ht.Groups[1].Value, rest[ht.Length..]);
+        }
+
+        // RFC 5424: HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG.
+        Match r5424 = Rfc5424Header().Match(rest);
+        if (r5424.Success && (r5424.Groups[2].Value == "kernel" || r5424.Groups[3].Value == "-" || r5424.Groups[3].Value.All(char.IsAsciiDigit)))
+        {
+            return (r5424.Groups[1].Value, rest[r5424.Length..]);
         }
 
         // netconsole received by a syslog daemon: "Jul 14 10:10:22 10.0.1.5 [ 1234.567890] msg" (no tag).

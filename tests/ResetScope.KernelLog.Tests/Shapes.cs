@@ -27,6 +27,8 @@ public static class Shapes
         ["kmsg"] = m => $"3,1042,1234567890,-;{m}\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:05.0\n",
         ["netconsole-extended"] = m => $"6.1.0-13-amd64,3,1042,1234567890,-;{m}\n",
         ["netconsole-via-syslog"] = m => $"Jul 14 10:10:22 {Host} [ 1234.567890] {m}\n",
+        ["syslog-wire-pri"] = m => $"<3>Jul 14 10:10:22 {Host} kernel: {m}\n",
+        ["rfc5424"] = m => $"<3>1 2026-07-14T10:10:22.123456Z {Host} kernel - - - {m}\n",
         ["printk-level"] = m => $"<3>[ 1234.567890] {m}\n",
         ["printk-level-bare"] = m => $"<3>{m}\n",
         ["serial-interleaved"] = m => $"\u001b[0;32m  OK  \u001b[0m] Started Session 3.\r\nUbuntu 22.04 LTS ip-10-0-1-5 ttyS0[ 1234.567890] {m}\r\n",
@@ -37,6 +39,6 @@ public static class Shapes
     /// <summary>Shapes whose lines carry the host name.</summary>
     public static readonly HashSet<string> WithHost =
     [
-        "syslog", "syslog-kernel-ts", "netconsole-via-syslog", "rfc3339", "journal-short", "journal-short-iso", "journal-short-precise", "journal-short-monotonic", "journal-json", "journal-export",
+        "syslog", "syslog-kernel-ts", "netconsole-via-syslog", "syslog-wire-pri", "rfc5424", "rfc3339", "journal-short", "journal-short-iso", "journal-short-precise", "journal-short-monotonic", "journal-json", "journal-export",
     ];
 }
