@@ -72,8 +72,18 @@ internal static partial class LineShape
 
         if (s.StartsWith('{'))
         {
-            if (TryJournalJson(s, out ShapedLine json))
+            if (TryJsonRecord(s, out ShapedLine json))
             {
+                // Collectors (Fluent Bit, Vector, CloudWatch exports) wrap a whole syslog/dmesg line in "log"/"message".
+                if (json.Ts is null || json.Host is null)
+                {
+                    ShapedLine inner = Parse(json.Body, LogFormat.Auto, referenceYear, notAfter);
+                    if (inner.HasRecordPrefix && !json.Body.StartsWith('{'))
+                    {
+                        return new ShapedLine(inner.Body, json.Ts ?? inner.Ts, json.Time ?? inner.Time, json.UptimeUs ?? inner.UptimeUs, json.Host ?? inner.Host, true);
+                    }
+                }
+
                 return json;
             }
         }
@@ -390,14 +400,31 @@ internal static partial class LineShape
 
     private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
 
-    private static bool TryJournalJson(string s, out ShapedLine shaped)
+    /// <summary>journalctl -o json (MESSAGE, __REALTIME_TIMESTAMP, _HOSTNAME) and generic collector JSON (message/log/msg, @timestamp/time, host).</summary>
+    private static bool TryJsonRecord(string s, out ShapedLine shaped)
     {
         shaped = default;
         try
         {
-            using var doc = JsonDocument.Parse(s, new JsonDocumentOptions { MaxDepth = 8 });
+            using var doc = JsonDocument.Parse(s, new JsonDocumentOptions { MaxDepth = 16 });
             JsonElement root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("MESSAGE", out JsonElement msg))
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            JsonElement msg = default;
+            bool found = false;
+            foreach (string key in (string[])["MESSAGE", "message", "log", "msg"])
+            {
+                if (root.TryGetProperty(key, out msg))
+                {
+                    found = true;
+                    break;
+                }
+            }
+
+            if (!found)
             {
                 return false;
             }
@@ -408,6 +435,7 @@ internal static partial class LineShape
                 JsonValueKind.Array => DecodeByteArray(msg),
                 _ => string.Empty,
             };
+            body = body.TrimEnd('\r', '\n');
             string? ts = null;
             DateTimeOffset? time = null;
             if (root.TryGetProperty("__REALTIME_TIMESTAMP", out JsonElement rt) && rt.ValueKind == JsonValueKind.String)
@@ -418,6 +446,22 @@ internal static partial class LineShape
                     time = DateTimeOffset.UnixEpoch.AddTicks(us * 10);
                 }
             }
+            else
+            {
+                foreach (string key in (string[])["@timestamp", "timestamp", "time"])
+                {
+                    if (root.TryGetProperty(key, out JsonElement t) && t.ValueKind == JsonValueKind.String)
+                    {
+                        ts = t.GetString();
+                        if (DateTimeOffset.TryParse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset parsed))
+                        {
+                            time = parsed;
+                        }
+
+                        break;
+                    }
+                }
+            }
 
             long? up = null;
             if (root.TryGetProperty("_SOURCE_MONOTONIC_TIMESTAMP", out JsonElement mono) && mono.ValueKind == JsonValueKind.String
@@ -426,7 +470,16 @@ internal static partial class LineShape
                 up = m;
             }
 
-            string? host = root.TryGetProperty("_HOSTNAME", out JsonElement h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null;
+            string? host = null;
+            foreach (string key in (string[])["_HOSTNAME", "host", "hostname"])
+            {
+                if (root.TryGetProperty(key, out JsonElement h) && h.ValueKind == JsonValueKind.String)
+                {
+                    host = h.GetString();
+                    break;
+                }
+            }
+
             shaped = new ShapedLine(body, ts, time, up, host, true);
             return true;
         }

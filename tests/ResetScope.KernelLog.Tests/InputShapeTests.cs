@@ -320,3 +320,28 @@ public class ByteAccountingTests
         Scan.Bytes(input).Bytes.Should().Be(input.Length);
     }
 }
+
+public class CollectorJsonTests
+{
+    [Fact]
+    public void A_fluent_bit_record_wrapping_a_kern_log_line_is_read_with_the_inner_shape()
+    {
+        FileScanResult r = Scan.Lines("{\"log\":\"Jul 14 10:10:22 ip-10-0-1-5 kernel: [ 1234.567890] ena 0000:00:05.0 eth0: Keep alive watchdog timeout.\\n\",\"stream\":\"stdout\"}");
+
+        ResetScope.Core.ResetEvent e = r.Resets.Single().Event;
+        e.Host.Should().Be("ip-10-0-1-5");
+        e.Time.Should().Be(new DateTimeOffset(2026, 7, 14, 10, 10, 22, TimeSpan.Zero));
+        e.Reason.Should().Be(ResetScope.Core.ResetFamily.KeepAliveTimeout);
+    }
+
+    [Fact]
+    public void A_collector_record_with_its_own_timestamp_and_host_keeps_them()
+    {
+        FileScanResult r = Scan.Lines("{\"@timestamp\":\"2026-07-14T10:10:22.5Z\",\"host\":\"node-7\",\"message\":\"ena 0000:00:05.0 eth0: Keep alive watchdog timeout.\"}");
+
+        ResetScope.Core.ResetEvent e = r.Resets.Single().Event;
+        e.Host.Should().Be("node-7");
+        e.Ts.Should().Be("2026-07-14T10:10:22.5Z");
+        e.Time.Should().Be(new DateTimeOffset(2026, 7, 14, 10, 10, 22, 500, TimeSpan.Zero));
+    }
+}
