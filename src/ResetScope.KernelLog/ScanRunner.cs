@@ -173,7 +173,7 @@ public static class ScanRunner
         long bytesDone = 0;
         object gate = new();
         int parallelism = Math.Max(1, options.Parallelism ?? Environment.ProcessorCount);
-        Parallel.For(0, inputs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, i =>
+        void ScanOne(int i)
         {
             (string path, string display, bool isStdin) = inputs[i];
             string? host = isStdin ? null : manifest?.HostForPath(path);
@@ -209,7 +209,19 @@ public static class ScanRunner
 
                 options.Progress?.Report(new ScanProgress(done, inputs.Count, bytesDone, total));
             }
-        });
+        }
+
+        if (parallelism == 1 || inputs.Count <= 1)
+        {
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                ScanOne(i);
+            }
+        }
+        else
+        {
+            Parallel.For(0, inputs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, ScanOne);
+        }
 
         FileScanResult[] files = [.. results.Select(r => r!)];
         if (!options.IncludePrecursors)
