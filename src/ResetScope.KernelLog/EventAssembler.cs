@@ -1,0 +1,641 @@
+using System.Globalization;
+using ResetScope.Core;
+
+namespace ResetScope.KernelLog;
+
+/// <summary>A reset as found, plus what cadence needs that the JSON does not carry.</summary>
+public sealed record ScannedReset(ResetEvent Event, long? UptimeUs);
+
+/// <summary>
+/// Groups the matched lines of one file into events: per device, precursors → trigger → start →
+/// stats dump → completion/failure become one <see cref="ResetEvent"/>. Not thread-safe; one per file.
+/// </summary>
+internal sealed class EventAssembler
+{
+    /// <summary>Lines further apart than this (when both carry a time) never belong to the same reset.</summary>
+    private const long MaxGapUs = 120_000_000;
+
+    private static readonly Dictionary<ResetFamily, (string Counter, string Reason)[]> s_counterReasons = new()
+    {
+        [ResetFamily.KeepAliveTimeout] = [("wd_expired", "KEEP_ALIVE_TO"), ("missing_admin_interrupt", "MISSING_ADMIN_INTERRUPT")],
+        [ResetFamily.TxCompletionTimeout] = [("missing_tx_cmpl", "MISS_TX_CMPL"), ("suspected_poll_starvation", "SUSPECTED_POLL_STARVATION"), ("missing_intr", "MISS_INTERRUPT"), ("missing_first_intr", "MISS_FIRST_INTERRUPT")],
+        [ResetFamily.NetdevWatchdog] = [("os_netdev_wd", "OS_NETDEV_WD"), ("suspected_poll_starvation", "SUSPECTED_POLL_STARVATION")],
+        [ResetFamily.UnresponsiveDevice] = [("admin_to", "ADMIN_TO"), ("missing_admin_interrupt", "MISSING_ADMIN_INTERRUPT")],
+    };
+
+    private readonly string _file;
+    private readonly string? _fallbackHost;
+    private readonly Dictionary<string, Open> _open = [];
+    private readonly Dictionary<string, Pending> _pending = [];
+    private readonly Dictionary<string, Dictionary<string, long>> _lastStats = [];
+    private readonly Dictionary<string, string> _busToIf = [];
+    private readonly Dictionary<string, string> _ifToBus = [];
+    private StarvationEvent? _lastRcu;
+    private int _lastRcuLine;
+
+    public EventAssembler(string file, string? fallbackHost)
+    {
+        _file = file;
+        _fallbackHost = fallbackHost;
+    }
+
+    public List<ScannedReset> Resets { get; } = [];
+
+    public List<PrecursorEvent> Precursors { get; } = [];
+
+    public List<StarvationEvent> Starvations { get; } = [];
+
+    public long StatsDumpLines { get; private set; }
+
+    public long MatchedLines { get; private set; }
+
+    public void OnLine(int lineNo, in ShapedLine shaped, LineMatch match)
+    {
+        if (match.Kind == MatchKind.None)
+        {
+            TryRcuCpu(lineNo, shaped.Body);
+            return;
+        }
+
+        MatchedLines++;
+        if (match.Kind == MatchKind.StatsDump)
+        {
+            OnStats(match);
+            return;
+        }
+
+        Signature sig = match.Signature!;
+        if (sig.Role == SignatureRole.Starvation)
+        {
+            OnStarvation(lineNo, shaped, match);
+            return;
+        }
+
+        (string key, string driver, string? bus, string? dev) = Identify(match);
+        Open? open = FindOpen(key, driver, sig.Role);
+        if (open is not null && TooFarApart(open, shaped))
+        {
+            Close(open);
+            open = null;
+        }
+
+        switch (sig.Role)
+        {
+            case SignatureRole.Precursor:
+                Precursors.Add(new PrecursorEvent
+                {
+                    File = _file,
+                    Line = lineNo,
+                    Ts = shaped.Ts,
+                    Driver = driver,
+                    Dev = dev ?? bus,
+                    Queue = match.Fields.Queue,
+                    Text = shaped.Body,
+                });
+                Pending p = _pending.TryGetValue(key, out Pending? existing) ? existing : _pending[key] = new Pending();
+                p.Merge(match.Fields, sig.Family, lineNo, shaped);
+                if (sig.EnaReason is not null || sig.EnaReasonByVersion is not null)
+                {
+                    p.Contributions.Add(sig);
+                }
+
+                break;
+
+            case SignatureRole.Trigger:
+                if (open is not null && (open.Started || open.TriggerIds.Contains(sig.Id)))
+                {
+                    Close(open);
+                    open = null;
+                }
+
+                open ??= Begin(key, driver, bus, dev, shaped);
+                open.TriggerIds.Add(sig.Id);
+                open.TriggerText ??= shaped.Body;
+                open.TriggerLine ??= lineNo;
+                Apply(open, lineNo, shaped, match);
+                break;
+
+            case SignatureRole.Start:
+                if (open is not null && open.StartIds.Contains(sig.Id))
+                {
+                    Close(open);
+                    open = null;
+                }
+
+                open ??= Begin(key, driver, bus, dev, shaped);
+                open.Started = true;
+                open.StartIds.Add(sig.Id);
+                Apply(open, lineNo, shaped, match);
+                break;
+
+            case SignatureRole.Detail:
+                if (open is not null)
+                {
+                    Apply(open, lineNo, shaped, match);
+                }
+
+                break;
+
+            case SignatureRole.Failure:
+                if (open is null && !sig.ImpliesReset)
+                {
+                    break;
+                }
+
+                open ??= Begin(key, driver, bus, dev, shaped);
+                open.FailureSeen = true;
+                Apply(open, lineNo, shaped, match);
+                break;
+
+            case SignatureRole.Completion:
+                if (open is null && !sig.ImpliesReset)
+                {
+                    break;
+                }
+
+                open ??= Begin(key, driver, bus, dev, shaped);
+                open.Completed = true;
+                Apply(open, lineNo, shaped, match);
+                if (match.Fields.Status is { } status)
+                {
+                    open.Status = status;
+                }
+
+                Close(open);
+                break;
+
+            case SignatureRole.Cancel:
+                if (open is not null)
+                {
+                    // Not a reset after all (gve kicked the queue; ENA dropped the request during suspend): keep the trigger as a precursor.
+                    _open.Remove(open.Key);
+                    if (open.TriggerLine is { } tl)
+                    {
+                        Precursors.Add(new PrecursorEvent { File = _file, Line = tl, Ts = open.FirstTs, Driver = open.Driver, Dev = open.Dev ?? open.Bus, Queue = open.Queue, Text = open.TriggerText ?? string.Empty });
+                    }
+                }
+
+                break;
+
+            default:
+                break;
+        }
+    }
+
+    public void Finish()
+    {
+        foreach (Open o in _open.Values.ToList())
+        {
+            Close(o);
+        }
+
+        Resets.Sort((a, b) => (a.Event.Line ?? 0).CompareTo(b.Event.Line ?? 0));
+        Precursors.Sort((a, b) => (a.Line ?? 0).CompareTo(b.Line ?? 0));
+        Starvations.Sort((a, b) => (a.Line ?? 0).CompareTo(b.Line ?? 0));
+    }
+
+    private (string Key, string Driver, string? Bus, string? Dev) Identify(LineMatch match)
+    {
+        Signature sig = match.Signature!;
+        string driver = match.Fields.DriverName ?? match.Prefix.Driver ?? sig.Driver;
+        string? bus = match.Prefix.Bus;
+        string? dev = match.Fields.Ifname ?? match.Prefix.Ifname;
+        if (dev is null && bus is not null && _busToIf.TryGetValue(bus, out string? known))
+        {
+            dev = known;
+        }
+
+        if (dev is not null && bus is not null)
+        {
+            _busToIf[bus] = dev;
+            _ifToBus[dev] = bus;
+        }
+
+        if (bus is null && dev is not null && _ifToBus.TryGetValue(dev, out string? b))
+        {
+            bus = b;
+        }
+
+        return ($"{driver}|{dev ?? bus ?? string.Empty}", driver, bus, dev);
+    }
+
+    private Open? FindOpen(string key, string driver, SignatureRole role)
+    {
+        if (_open.TryGetValue(key, out Open? o))
+        {
+            return o;
+        }
+
+        if (role is SignatureRole.Completion or SignatureRole.Failure or SignatureRole.Detail or SignatureRole.Start or SignatureRole.Cancel)
+        {
+            // A line that names the device differently (bus only, or no device at all): the one open event of that driver.
+            Open? only = null;
+            foreach (Open candidate in _open.Values)
+            {
+                if (candidate.Driver == driver)
+                {
+                    if (only is not null)
+                    {
+                        return null;
+                    }
+
+                    only = candidate;
+                }
+            }
+
+            string device = key[(key.IndexOf('|', StringComparison.Ordinal) + 1)..];
+            if (only is not null && (device.Length == 0 || only.Dev is null || only.Bus == device || only.Dev == device || only.Bus is null))
+            {
+                return only;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool TooFarApart(Open open, in ShapedLine line)
+    {
+        if (open.LastTime is { } a && line.Time is { } b)
+        {
+            return Math.Abs((b - a).Ticks / 10) > MaxGapUs;
+        }
+
+        if (open.LastUptime is { } ua && line.UptimeUs is { } ub)
+        {
+            return ub < ua || ub - ua > MaxGapUs;
+        }
+
+        return false;
+    }
+
+    private Open Begin(string key, string driver, string? bus, string? dev, in ShapedLine shaped)
+    {
+        var o = new Open(key, driver, bus, dev) { FirstTs = shaped.Ts };
+        _open[key] = o;
+        if (_pending.Remove(key, out Pending? p) && !p.IsStale(shaped))
+        {
+            o.FromPrecursors = p;
+        }
+
+        return o;
+    }
+
+    private static void Apply(Open o, int lineNo, in ShapedLine shaped, LineMatch match)
+    {
+        Signature sig = match.Signature!;
+        o.Lines.Add(lineNo);
+        o.LastLine = lineNo;
+        o.LastTs = shaped.Ts;
+        o.LastTime = shaped.Time ?? o.LastTime;
+        o.LastUptime = shaped.UptimeUs ?? o.LastUptime;
+        o.Host ??= shaped.Host;
+        if (o.Family is null && sig.Family != ResetFamily.Other)
+        {
+            o.Family = sig.Family;
+        }
+
+        if (sig.SuccessEvenOnFailure)
+        {
+            o.SuccessEvenOnFailure = true;
+        }
+
+        if (sig.EnaReason is not null || sig.EnaReasonByVersion is not null)
+        {
+            o.Contributions.Add(sig);
+        }
+
+        LineFields f = match.Fields;
+        o.Queue ??= f.Queue;
+        o.ThresholdUsec ??= f.ThresholdUsec;
+        o.SinceNapiUsec ??= f.SinceNapiUsec;
+        o.NapiScheduled ??= f.NapiScheduled;
+        o.NapiCpu ??= f.NapiCpu;
+        o.DriverVersion ??= f.DriverVersion;
+        o.Bus ??= match.Prefix.Bus;
+        o.Dev ??= f.Ifname ?? match.Prefix.Ifname;
+    }
+
+    private void OnStats(LineMatch match)
+    {
+        StatsDumpLines++;
+        string? dev = match.Prefix.Ifname;
+        string? bus = match.Prefix.Bus;
+        if (dev is null && bus is not null)
+        {
+            _busToIf.TryGetValue(bus, out dev);
+        }
+
+        string key = $"{match.Prefix.Driver}|{dev ?? bus ?? string.Empty}";
+        if (!_open.TryGetValue(key, out Open? open))
+        {
+            return;
+        }
+
+        string msg = match.Prefix.Message;
+        int colon = msg.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && long.TryParse(msg.AsSpan(colon + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+        {
+            open.Stats ??= [];
+            open.Stats[msg[..colon]] = value;
+        }
+    }
+
+    private void OnStarvation(int lineNo, in ShapedLine shaped, LineMatch match)
+    {
+        LineFields f = match.Fields;
+        var e = new StarvationEvent
+        {
+            File = _file,
+            Line = lineNo,
+            Ts = shaped.Ts,
+            Type = match.Signature!.StarvationType ?? "other",
+            Cpu = f.Cpu,
+            Comm = f.Comm,
+            Pid = f.Pid,
+            DurationS = f.DurationS,
+        };
+        Starvations.Add(e);
+        if (e.Type == "rcu-stall" && e.Cpu is null)
+        {
+            _lastRcu = e;
+            _lastRcuLine = lineNo;
+        }
+    }
+
+    /// <summary>RCU stall reports name the stalled CPU on the next line(s): "rcu: \t5-....: (...)" or "{ 5}".</summary>
+    private void TryRcuCpu(int lineNo, string body)
+    {
+        if (_lastRcu is null || lineNo - _lastRcuLine > 4)
+        {
+            return;
+        }
+
+        ReadOnlySpan<char> s = body.AsSpan();
+        if (s.StartsWith("rcu:", StringComparison.Ordinal))
+        {
+            s = s[4..];
+        }
+
+        s = s.TrimStart();
+        int i = 0;
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+        {
+            i++;
+        }
+
+        if (i > 0 && i < s.Length && s[i] == '-' && int.TryParse(s[..i], NumberStyles.None, CultureInfo.InvariantCulture, out int cpu))
+        {
+            int idx = Starvations.IndexOf(_lastRcu);
+            if (idx >= 0)
+            {
+                Starvations[idx] = _lastRcu with { Cpu = cpu };
+            }
+
+            _lastRcu = null;
+        }
+    }
+
+    private void Close(Open o)
+    {
+        _open.Remove(o.Key);
+        ResetOutcome outcome = ResetOutcome.Unknown;
+        if (o.FailureSeen)
+        {
+            outcome = ResetOutcome.Failed;
+        }
+        else if (o.Status is { } status)
+        {
+            outcome = status == 0 ? ResetOutcome.Completed : ResetOutcome.Failed;
+        }
+        else if (o.Completed)
+        {
+            outcome = ResetOutcome.Completed;
+        }
+
+        Pending? pre = o.FromPrecursors;
+        var lines = new SortedSet<int>(o.Lines);
+        if (pre is not null && (o.Queue is null || pre.Queue is null || pre.Queue == o.Queue))
+        {
+            // What the event's own lines do not print, the precursors just before it (same device, same queue) may.
+            if (o.SinceNapiUsec is null && pre.SinceNapiUsec is not null)
+            {
+                o.SinceNapiUsec = pre.SinceNapiUsec;
+                lines.Add(pre.SinceNapiLine);
+            }
+
+            if (o.NapiScheduled is null && pre.NapiScheduled is not null)
+            {
+                o.NapiScheduled = pre.NapiScheduled;
+                lines.Add(pre.NapiScheduledLine);
+            }
+
+            if (o.NapiCpu is null && pre.NapiCpu is not null)
+            {
+                o.NapiCpu = pre.NapiCpu;
+                lines.Add(pre.NapiCpuLine);
+            }
+
+            if (o.Queue is null && pre.Queue is not null)
+            {
+                o.Queue = pre.Queue;
+                lines.Add(pre.QueueLine);
+            }
+
+            if (o.Family is null && pre.Family is { } fam)
+            {
+                // e.g. e1000e/igb "Detected ... Unit Hang" then "Reset adapter": the hang is the trigger.
+                o.Family = fam;
+                lines.Add(pre.FamilyLine);
+            }
+        }
+
+        if (pre is not null)
+        {
+            o.Contributions.InsertRange(0, pre.Contributions);
+        }
+
+        string? enaReason = o.Driver == "ena" ? DecideReason(o) : null;
+        var e = new ResetEvent
+        {
+            File = _file,
+            Line = o.LastLine,
+            Ts = o.LastTs,
+            Time = o.LastTime,
+            Host = o.Host ?? _fallbackHost,
+            Driver = o.Driver,
+            Pci = SignatureMatcher.IsPciAddress(o.Bus) ? o.Bus : null,
+            Dev = o.Dev,
+            Queue = o.Queue,
+            Reason = o.Family ?? ResetFamily.Other,
+            EnaReason = enaReason,
+            ThresholdUsec = o.ThresholdUsec,
+            SinceNapiUsec = o.SinceNapiUsec,
+            NapiScheduled = o.NapiScheduled,
+            NapiCpu = o.NapiCpu,
+            Outcome = outcome,
+            DriverVersion = o.DriverVersion,
+            Lines = [.. lines],
+        };
+        Resets.Add(new ScannedReset(e, o.LastUptime));
+        if (o.Stats is not null)
+        {
+            _lastStats[o.Key] = o.Stats;
+        }
+    }
+
+    private string? DecideReason(Open o)
+    {
+        Signature? best = null;
+        string? bestReason = null;
+        foreach (Signature s in o.Contributions)
+        {
+            string? r = s.ReasonFor(o.DriverVersion);
+            bool versionKnown = DriverVersion.TryParse(o.DriverVersion, out _);
+            if (r is null && s.EnaReasonByVersion is not null && versionKnown)
+            {
+                continue; // this version does not imply a reason with that line
+            }
+
+            if (best is null || s.ReasonPriority > best.ReasonPriority)
+            {
+                best = s;
+                bestReason = r;
+            }
+        }
+
+        if (best is not null)
+        {
+            return bestReason;
+        }
+
+        // No line names the reason: the per-reason counters of the stats dump (2.10.0+) can.
+        if (o.Stats is null || o.Family is not { } family || !s_counterReasons.TryGetValue(family, out (string Counter, string Reason)[]? candidates))
+        {
+            return null;
+        }
+
+        _lastStats.TryGetValue(o.Key, out Dictionary<string, long>? previous);
+        string? found = null;
+        int hits = 0;
+        foreach ((string counter, string reason) in candidates)
+        {
+            if (!o.Stats.TryGetValue(counter, out long now))
+            {
+                continue;
+            }
+
+            long before = previous is not null && previous.TryGetValue(counter, out long b) ? b : 0;
+            if (now > before)
+            {
+                found = reason;
+                hits++;
+            }
+        }
+
+        return hits == 1 ? found : null;
+    }
+
+    private sealed class Open(string key, string driver, string? bus, string? dev)
+    {
+        public string Key { get; } = key;
+        public string Driver { get; } = driver;
+        public string? Bus { get; set; } = bus;
+        public string? Dev { get; set; } = dev;
+        public List<int> Lines { get; } = [];
+        public HashSet<string> TriggerIds { get; } = [];
+        public HashSet<string> StartIds { get; } = [];
+        public List<Signature> Contributions { get; } = [];
+        public string? TriggerText { get; set; }
+        public int? TriggerLine { get; set; }
+        public bool Started { get; set; }
+        public bool Completed { get; set; }
+        public bool FailureSeen { get; set; }
+        public bool SuccessEvenOnFailure { get; set; }
+        public long? Status { get; set; }
+        public ResetFamily? Family { get; set; }
+        public int? Queue { get; set; }
+        public long? ThresholdUsec { get; set; }
+        public long? SinceNapiUsec { get; set; }
+        public bool? NapiScheduled { get; set; }
+        public int? NapiCpu { get; set; }
+        public string? DriverVersion { get; set; }
+        public string? Host { get; set; }
+        public string? FirstTs { get; set; }
+        public int LastLine { get; set; }
+        public string? LastTs { get; set; }
+        public DateTimeOffset? LastTime { get; set; }
+        public long? LastUptime { get; set; }
+        public Dictionary<string, long>? Stats { get; set; }
+        public Pending? FromPrecursors { get; set; }
+    }
+
+    private sealed class Pending
+    {
+        private DateTimeOffset? _time;
+        private long? _uptime;
+
+        public int? Queue { get; private set; }
+        public long? SinceNapiUsec { get; private set; }
+        public bool? NapiScheduled { get; private set; }
+        public int? NapiCpu { get; private set; }
+        public ResetFamily? Family { get; private set; }
+        public int QueueLine { get; private set; }
+        public int SinceNapiLine { get; private set; }
+        public int NapiScheduledLine { get; private set; }
+        public int NapiCpuLine { get; private set; }
+        public int FamilyLine { get; private set; }
+        public List<Signature> Contributions { get; } = [];
+
+        public void Merge(LineFields f, ResetFamily family, int lineNo, in ShapedLine shaped)
+        {
+            // The latest precursor describes the state closest to the reset.
+            if (f.Queue is { } q)
+            {
+                Queue = q;
+                QueueLine = lineNo;
+            }
+
+            if (f.SinceNapiUsec is { } sn)
+            {
+                SinceNapiUsec = sn;
+                SinceNapiLine = lineNo;
+            }
+
+            if (f.NapiScheduled is { } ns)
+            {
+                NapiScheduled = ns;
+                NapiScheduledLine = lineNo;
+            }
+
+            if (f.NapiCpu is { } cpu)
+            {
+                NapiCpu = cpu;
+                NapiCpuLine = lineNo;
+            }
+
+            if (family != ResetFamily.Other)
+            {
+                Family = family;
+                FamilyLine = lineNo;
+            }
+
+            _time = shaped.Time ?? _time;
+            _uptime = shaped.UptimeUs ?? _uptime;
+        }
+
+        public bool IsStale(in ShapedLine now)
+        {
+            if (_time is { } a && now.Time is { } b)
+            {
+                return Math.Abs((b - a).Ticks / 10) > MaxGapUs;
+            }
+
+            if (_uptime is { } ua && now.UptimeUs is { } ub)
+            {
+                return ub < ua || ub - ua > MaxGapUs;
+            }
+
+            return false;
+        }
+    }
+}

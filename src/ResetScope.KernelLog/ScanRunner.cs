@@ -1,0 +1,555 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ResetScope.Core;
+
+namespace ResetScope.KernelLog;
+
+public enum ScanOutput
+{
+    Human,
+    Json,
+    Csv,
+}
+
+/// <summary>Progress after each finished input: bytes read so far of the known total (stdin counts as unknown).</summary>
+public readonly record struct ScanProgress(int FilesDone, int FilesTotal, long BytesDone, long BytesTotal);
+
+/// <summary>Options of <c>resetscope scan</c>.</summary>
+public sealed record ScanOptions
+{
+    public LogFormat Format { get; init; } = LogFormat.Auto;
+    public ScanOutput Output { get; init; } = ScanOutput.Human;
+    public IReadOnlyList<GroupKey> GroupBy { get; init; } = Cadence.DefaultGroupBy;
+
+    /// <summary>Host manifest CSV path (host, az, instance_type, ami, kernel[, path]); null for none.</summary>
+    public string? ManifestPath { get; init; }
+
+    /// <summary>Year for syslog timestamps that omit it; default: the file's last-write year, a year earlier for lines dated after it (stdin: this year).</summary>
+    public int? ReferenceYear { get; init; }
+
+    /// <summary>Files scanned at once; default all cores.</summary>
+    public int? Parallelism { get; init; }
+
+    public bool IncludePrecursors { get; init; } = true;
+
+    public IProgress<ScanProgress>? Progress { get; init; }
+}
+
+/// <summary>Everything one scan found, in input order; what the CLI renders.</summary>
+public sealed record ScanReport
+{
+    public required IReadOnlyList<FileScanResult> Files { get; init; }
+    public required IReadOnlyList<CadenceGroup> Groups { get; init; }
+    public required IReadOnlyList<GroupKey> GroupBy { get; init; }
+    public required IReadOnlyList<string> Errors { get; init; }
+    public HostManifest? Manifest { get; init; }
+
+    public int ReadableInputs => Files.Count(f => !f.Unreadable);
+    public IEnumerable<ScannedReset> Resets => Files.SelectMany(f => f.Resets);
+    public IEnumerable<PrecursorEvent> Precursors => Files.SelectMany(f => f.Precursors);
+    public IEnumerable<StarvationEvent> Starvations => Files.SelectMany(f => f.Starvations);
+}
+
+/// <summary>
+/// The <c>scan</c> verb without the command line: expand paths, scan inputs in parallel, assemble events,
+/// compute cadence and write JSON lines / CSV / a plain table. Exit code 0 when at least one input was
+/// readable (finding resets is success), 2 when none was (or the usage was wrong).
+/// </summary>
+public static class ScanRunner
+{
+    public const int ExitOk = 0;
+    public const int ExitUnreadable = 2;
+
+    public static int Run(IReadOnlyList<string> paths, ScanOptions options, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        ScanReport? report = Scan(paths, options, stderr, stdin);
+        if (report is null)
+        {
+            return ExitUnreadable;
+        }
+
+        switch (options.Output)
+        {
+            case ScanOutput.Json:
+                WriteJson(report, stdout);
+                break;
+            case ScanOutput.Csv:
+                WriteCsv(report, stdout);
+                break;
+            default:
+                WriteHuman(report, stdout);
+                break;
+        }
+
+        stdout.Flush();
+        return report.ReadableInputs > 0 ? ExitOk : ExitUnreadable;
+    }
+
+    /// <summary>Scans and returns the report (null after a one-line usage error on stderr). Per-input errors go to stderr as they happen.</summary>
+    public static ScanReport? Scan(IReadOnlyList<string> paths, ScanOptions options, TextWriter stderr, Stream? stdin = null)
+    {
+        HostManifest? manifest = null;
+        if (options.ManifestPath is { } mp)
+        {
+            try
+            {
+                using var r = new StreamReader(mp);
+                manifest = HostManifest.Parse(r, mp);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                stderr.WriteLine($"resetscope scan: cannot use host manifest {mp}: {ex.Message.TrimEnd('.')}");
+                return null;
+            }
+        }
+
+        var errors = new List<string>();
+        var inputs = new List<(string Path, string Display, bool IsStdin)>();
+        if (paths.Count == 0)
+        {
+            stderr.WriteLine("resetscope scan: no input given; pass log files, directories, or - for stdin");
+            return null;
+        }
+
+        foreach (string p in paths)
+        {
+            if (p == "-")
+            {
+                inputs.Add((p, "-", true));
+            }
+            else if (Directory.Exists(p))
+            {
+                List<string> found;
+                try
+                {
+                    found = [.. Directory.EnumerateFiles(p, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint })];
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Report(errors, stderr, $"resetscope scan: cannot list directory {p}: {ex.Message.TrimEnd('.')}; check permissions");
+                    continue;
+                }
+
+                found.Sort(StringComparer.Ordinal);
+                if (found.Count == 0)
+                {
+                    Report(errors, stderr, $"resetscope scan: directory {p} contains no files; point at the log files or their parent directory");
+                }
+
+                inputs.AddRange(found.Select(f => (f, f, false)));
+            }
+            else if (File.Exists(p))
+            {
+                inputs.Add((p, p, false));
+            }
+            else
+            {
+                Report(errors, stderr, $"resetscope scan: cannot read {p}: no such file or directory; check the path");
+            }
+        }
+
+        var results = new FileScanResult?[inputs.Count];
+        long total = 0;
+        foreach ((string path, _, bool isStdin) in inputs)
+        {
+            if (!isStdin)
+            {
+                try
+                {
+                    total += new FileInfo(path).Length;
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        int done = 0;
+        long bytesDone = 0;
+        object gate = new();
+        int parallelism = Math.Max(1, options.Parallelism ?? Environment.ProcessorCount);
+        void ScanOne(int i)
+        {
+            (string path, string display, bool isStdin) = inputs[i];
+            string? host = isStdin ? null : manifest?.HostForPath(path);
+            FileScanResult r;
+            try
+            {
+                if (isStdin)
+                {
+                    var scanner = new LogScanner(options.Format, options.ReferenceYear ?? DateTime.UtcNow.Year);
+                    r = scanner.ScanStream(stdin ?? Console.OpenStandardInput(), display, host);
+                }
+                else
+                {
+                    DateTimeOffset? written = options.ReferenceYear is null ? SafeWriteTime(path) : null;
+                    r = new LogScanner(options.Format, options.ReferenceYear, notAfter: written).ScanFile(path, display, host);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A bug in the scanner must not lose the other inputs' results.
+                r = new FileScanResult { File = display, Unreadable = true, Error = $"internal error while scanning {display}: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}; please report this with the input" };
+            }
+
+            results[i] = r;
+            lock (gate)
+            {
+                done++;
+                bytesDone += r.Bytes;
+                if (r.Error is { } err)
+                {
+                    Report(errors, stderr, "resetscope scan: " + err);
+                }
+
+                options.Progress?.Report(new ScanProgress(done, inputs.Count, bytesDone, total));
+            }
+        }
+
+        if (parallelism == 1 || inputs.Count <= 1)
+        {
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                ScanOne(i);
+            }
+        }
+        else
+        {
+            Parallel.For(0, inputs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, ScanOne);
+        }
+
+        FileScanResult[] files = [.. results.Select(r => r!)];
+        if (!options.IncludePrecursors)
+        {
+            files = [.. files.Select(f => f with { Precursors = [] })];
+        }
+
+        IReadOnlyList<CadenceGroup> groups = Cadence.Compute(files.SelectMany(f => f.Resets), options.GroupBy, manifest);
+        return new ScanReport { Files = files, Groups = groups, GroupBy = options.GroupBy, Errors = errors, Manifest = manifest };
+    }
+
+    private static DateTimeOffset? SafeWriteTime(string path)
+    {
+        try
+        {
+            return new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void Report(List<string> errors, TextWriter stderr, string message)
+    {
+        lock (errors)
+        {
+            errors.Add(message);
+            stderr.WriteLine(message);
+        }
+    }
+
+    /// <summary>Events of all inputs in input order, by line within an input.</summary>
+    public static IEnumerable<object> OrderedEvents(ScanReport report)
+    {
+        foreach (FileScanResult f in report.Files)
+        {
+            var items = new List<(int Line, int Rank, object Event)>();
+            items.AddRange(f.Resets.Select(r => (r.Event.Line ?? 0, 1, (object)r.Event)));
+            items.AddRange(f.Starvations.Select(s => (s.Line ?? 0, 0, (object)s)));
+            items.AddRange(f.Precursors.Select(p => (p.Line ?? 0, 0, (object)p)));
+            foreach ((int _, int _, object e) in items.OrderBy(x => x.Line).ThenBy(x => x.Rank))
+            {
+                yield return e;
+            }
+        }
+    }
+
+    public static void WriteJson(ScanReport report, TextWriter stdout)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        var jsonOptions = new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
+        using var w = new Utf8JsonWriter(buffer, jsonOptions);
+        foreach (object e in OrderedEvents(report))
+        {
+            switch (e)
+            {
+                case ResetEvent r:
+                    EventJson.Write(w, r);
+                    break;
+                case StarvationEvent s:
+                    EventJson.Write(w, s);
+                    break;
+                case PrecursorEvent p:
+                    EventJson.Write(w, p);
+                    break;
+                default:
+                    break;
+            }
+
+            Emit();
+        }
+
+        WriteSummary(w, report);
+        Emit();
+
+        void Emit()
+        {
+            w.Flush();
+            stdout.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));
+            stdout.Write('\n');
+            buffer.ResetWrittenCount();
+            w.Reset(buffer);
+        }
+    }
+
+    private static void WriteSummary(Utf8JsonWriter w, ScanReport report)
+    {
+        w.WriteStartObject();
+        w.WriteString("kind", "summary");
+        w.WriteNumber("files", report.Files.Count);
+        w.WriteNumber("unreadable", report.Files.Count(f => f.Unreadable));
+        w.WriteNumber("errors", report.Errors.Count);
+        w.WriteNumber("bytes", report.Files.Sum(f => f.Bytes));
+        w.WriteNumber("lines", report.Files.Sum(f => f.Lines));
+        w.WriteNumber("candidate_lines", report.Files.Sum(f => f.CandidateLines));
+        w.WriteNumber("resets", report.Files.Sum(f => f.Resets.Count));
+        w.WriteNumber("precursors", report.Files.Sum(f => f.Precursors.Count));
+        w.WriteNumber("starvation", report.Files.Sum(f => f.Starvations.Count));
+        w.WriteNumber("stats_dump_lines", report.Files.Sum(f => f.StatsDumpLines));
+        w.WriteNumber("long_lines_skipped", report.Files.Sum(f => f.LongLinesSkipped));
+        w.WriteNumber("invalid_utf8_lines", report.Files.Sum(f => f.InvalidUtf8Lines));
+        w.WriteNumber("wrapped_lines_joined", report.Files.Sum(f => f.JoinedWrappedLines));
+        w.WriteStartArray("group_by");
+        foreach (GroupKey k in report.GroupBy)
+        {
+            w.WriteStringValue(Cadence.Name(k));
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("groups");
+        foreach (CadenceGroup g in report.Groups)
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("key");
+            foreach ((string name, string? value) in g.Key)
+            {
+                if (value is null)
+                {
+                    w.WriteNull(name);
+                }
+                else
+                {
+                    w.WriteString(name, value);
+                }
+            }
+
+            w.WriteEndObject();
+            w.WriteNumber("count", g.Count);
+            WriteStringOrNull(w, "first", g.First);
+            WriteStringOrNull(w, "last", g.Last);
+            WriteDoubleOrNull(w, "min_interval_s", g.MinIntervalS);
+            WriteDoubleOrNull(w, "median_interval_s", g.MedianIntervalS);
+            w.WriteNumber("bursts", g.Bursts);
+            w.WriteNumber("max_burst", g.MaxBurst);
+            w.WriteBoolean("periodic", g.Periodic);
+            WriteDoubleOrNull(w, "period_s", g.PeriodS);
+            w.WriteNumber("completed", g.Completed);
+            w.WriteNumber("failed", g.Failed);
+            w.WriteNumber("unknown", g.Unknown);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? v)
+    {
+        if (v is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, v);
+        }
+    }
+
+    private static void WriteDoubleOrNull(Utf8JsonWriter w, string name, double? v)
+    {
+        if (v is { } d)
+        {
+            w.WriteNumber(name, Math.Round(d, 6));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static readonly string[] s_csvHeader =
+    [
+        "kind", "file", "line", "ts", "time", "host", "driver", "pci", "dev", "queue", "reason", "ena_reason", "threshold_usec", "since_napi_usec",
+        "napi_scheduled", "napi_cpu", "outcome", "driver_version", "lines", "type", "cpu", "comm", "pid", "duration_s", "text",
+    ];
+
+    public static void WriteCsv(ScanReport report, TextWriter stdout)
+    {
+        stdout.Write(string.Join(',', s_csvHeader));
+        stdout.Write('\n');
+        foreach (object e in OrderedEvents(report))
+        {
+            string?[] row = e switch
+            {
+                ResetEvent r =>
+                [
+                    "reset", r.File, N(r.Line), r.Ts, r.Time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", CultureInfo.InvariantCulture) : null,
+                    r.Host, r.Driver, r.Pci, r.Dev, N(r.Queue), r.Reason.ToJsonName(), r.EnaReason, N(r.ThresholdUsec), N(r.SinceNapiUsec),
+                    r.NapiScheduled is { } s ? (s ? "true" : "false") : null, N(r.NapiCpu), r.Outcome.ToJsonName(), r.DriverVersion, string.Join(' ', r.Lines),
+                    null, null, null, null, null, null,
+                ],
+                StarvationEvent s =>
+                [
+                    "starvation", s.File, N(s.Line), s.Ts, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                    s.Type, N(s.Cpu), s.Comm, N(s.Pid), s.DurationS?.ToString(CultureInfo.InvariantCulture), null,
+                ],
+                PrecursorEvent p =>
+                [
+                    "precursor", p.File, N(p.Line), p.Ts, null, null, p.Driver, null, p.Dev, N(p.Queue), null, null, null, null, null, null, null, null, null,
+                    null, null, null, null, null, p.Text,
+                ],
+                _ => [],
+            };
+            stdout.Write(string.Join(',', row.Select(Csv)));
+            stdout.Write('\n');
+        }
+    }
+
+    /// <summary>The cadence groups as CSV: the group-by columns, then count, first, last, intervals, bursts, periodicity, outcomes.</summary>
+    public static void WriteCadenceCsv(ScanReport report, TextWriter stdout)
+    {
+        string[] header = [.. report.GroupBy.Select(Cadence.Name), "count", "first", "last", "min_interval_s", "median_interval_s", "bursts", "max_burst", "periodic", "period_s", "completed", "failed", "unknown"];
+        stdout.Write(string.Join(',', header));
+        stdout.Write('\n');
+        foreach (CadenceGroup g in report.Groups)
+        {
+            IEnumerable<string?> row = g.Key.Select(k => k.Value).Concat(
+            [
+                g.Count.ToString(CultureInfo.InvariantCulture), g.First, g.Last, D(g.MinIntervalS), D(g.MedianIntervalS),
+                g.Bursts.ToString(CultureInfo.InvariantCulture), g.MaxBurst.ToString(CultureInfo.InvariantCulture), g.Periodic ? "true" : "false", D(g.PeriodS),
+                g.Completed.ToString(CultureInfo.InvariantCulture), g.Failed.ToString(CultureInfo.InvariantCulture), g.Unknown.ToString(CultureInfo.InvariantCulture),
+            ]);
+            stdout.Write(string.Join(',', row.Select(Csv)));
+            stdout.Write('\n');
+        }
+
+        static string? D(double? v) => v is { } d ? Math.Round(d, 6).ToString(CultureInfo.InvariantCulture) : null;
+    }
+
+    private static string? N(long? v) => v?.ToString(CultureInfo.InvariantCulture);
+
+    private static string Csv(string? v)
+    {
+        if (v is null)
+        {
+            return string.Empty;
+        }
+
+        if (v.AsSpan().IndexOfAny(",\"\n\r") >= 0)
+        {
+            return "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        }
+
+        return v;
+    }
+
+    /// <summary>A plain-text table (the CLI may render the same report with Spectre.Console instead).</summary>
+    public static void WriteHuman(ScanReport report, TextWriter o)
+    {
+        List<ResetEvent> resets = [.. report.Resets.Select(r => r.Event)];
+        if (resets.Count == 0)
+        {
+            o.WriteLine("No network-driver resets found.");
+        }
+        else
+        {
+            var rows = new List<string[]> { new[] { "WHERE", "WHEN", "HOST", "DRIVER", "DEV", "Q", "REASON", "ENA REASON", "OUTCOME", "VERSION" } };
+            foreach (ResetEvent e in resets)
+            {
+                rows.Add(
+                [
+                    $"{e.File}:{e.Line}",
+                    e.Time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : e.Ts ?? "-",
+                    e.Host ?? "-", e.Driver ?? "-", e.Dev ?? e.Pci ?? "-", e.Queue?.ToString(CultureInfo.InvariantCulture) ?? "-", e.Reason.ToJsonName(),
+                    e.EnaReason ?? "-", e.Outcome.ToJsonName(), e.DriverVersion ?? "-",
+                ]);
+            }
+
+            WriteTable(o, rows);
+        }
+
+        List<StarvationEvent> starving = [.. report.Starvations];
+        if (starving.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("CPU starvation evidence:");
+            var rows = new List<string[]> { new[] { "WHERE", "WHEN", "TYPE", "CPU", "COMM", "PID", "SECONDS" } };
+            foreach (StarvationEvent s in starving)
+            {
+                rows.Add([$"{s.File}:{s.Line}", s.Ts ?? "-", s.Type, s.Cpu?.ToString(CultureInfo.InvariantCulture) ?? "-", s.Comm ?? "-", s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "-", s.DurationS?.ToString(CultureInfo.InvariantCulture) ?? "-"]);
+            }
+
+            WriteTable(o, rows);
+        }
+
+        if (report.Groups.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("Cadence by " + string.Join("+", report.GroupBy.Select(Cadence.Name)) + ":");
+            var rows = new List<string[]> { new[] { "GROUP", "COUNT", "FIRST", "LAST", "MIN GAP s", "MEDIAN GAP s", "BURSTS", "PERIODIC", "FAILED" } };
+            foreach (CadenceGroup g in report.Groups)
+            {
+                rows.Add([g.KeyText, g.Count.ToString(CultureInfo.InvariantCulture), g.First ?? "-", g.Last ?? "-", F(g.MinIntervalS), F(g.MedianIntervalS),
+                    g.Bursts.ToString(CultureInfo.InvariantCulture), g.Periodic ? $"yes ({F(g.PeriodS)} s)" : "no", g.Failed.ToString(CultureInfo.InvariantCulture)]);
+            }
+
+            WriteTable(o, rows);
+        }
+
+        o.WriteLine();
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {resets.Count} reset(s), {report.Precursors.Count()} precursor line(s), {starving.Count} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {report.Errors.Count} input error(s)."));
+
+        static string F(double? v) => v is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "-";
+    }
+
+    private static void WriteTable(TextWriter o, List<string[]> rows)
+    {
+        int cols = rows[0].Length;
+        int[] width = new int[cols];
+        foreach (string[] r in rows)
+        {
+            for (int i = 0; i < cols; i++)
+            {
+                width[i] = Math.Max(width[i], r[i].Length);
+            }
+        }
+
+        foreach (string[] r in rows)
+        {
+            var sb = new StringBuilder();
+            for (int i = 0; i < cols; i++)
+            {
+                sb.Append(r[i].PadRight(i == cols - 1 ? 0 : width[i] + 2));
+            }
+
+            o.WriteLine(sb.ToString().TrimEnd());
+        }
+    }
+}
