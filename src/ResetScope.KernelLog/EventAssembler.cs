@@ -102,7 +102,9 @@ internal sealed class EventAssembler
                 break;
 
             case SignatureRole.Trigger:
-                if (open is not null && (open.Started || open.TriggerIds.Contains(sig.Id)))
+                // The driver repeats its checks every tick until the reset starts (e.g. the keep-alive line while
+                // "FW isn't responsive" postpones it): a trigger before the start line belongs to the same reset.
+                if (open is not null && open.Started)
                 {
                     Close(open);
                     open = null;

@@ -40,6 +40,25 @@ public class EnaSequenceTests
     }
 
     [Fact]
+    public void A_check_repeated_while_the_firmware_postpones_the_reset_is_still_one_reset()
+    {
+        FileScanResult r = Scan.Lines(
+            "[ 3611.816000] ena 0000:00:05.0 eth0: Keep alive watchdog timeout, 6744 msecs since last keep alive.",
+            "[ 3612.016000] ena 0000:00:05.0 eth0: Reading reg failed for timeout. expected: req id[9] offset[0] actual: req id[57014] offset[88]",
+            "[ 3612.016000] ena 0000:00:05.0 eth0: Reg read timeout occurred",
+            "[ 3612.016000] ena 0000:00:05.0 eth0: FW isn't responsive, skipping reset routine",
+            "[ 3613.016000] ena 0000:00:05.0 eth0: Keep alive watchdog timeout, 7944 msecs since last keep alive.",
+            "[ 3613.216000] ena 0000:00:05.0 eth0: FW isn't responsive, skipping reset routine",
+            "[ 3614.216000] ena 0000:00:05.0 eth0: Keep alive watchdog timeout, 9144 msecs since last keep alive.",
+            "[ 3614.216004] ena 0000:00:05.0 eth0: Trigger reset is on",
+            "[ 3614.310000] ena 0000:00:05.0: Device reset completed, status: 0, Driver info: Elastic Network Adapter (ENA) v2.17.0g");
+
+        ResetEvent e = r.Resets.Should().ContainSingle().Subject.Event;
+        e.Reason.Should().Be(ResetFamily.KeepAliveTimeout);
+        e.Outcome.Should().Be(ResetOutcome.Completed);
+    }
+
+    [Fact]
     public void Tx_queue_paused_alone_is_the_os_netdev_watchdog_reason()
     {
         FileScanResult r = Scan.Lines(
