@@ -470,63 +470,80 @@ public static class ScanRunner
     }
 
     /// <summary>A plain-text table (the CLI may render the same report with Spectre.Console instead).</summary>
-    public static void WriteHuman(ScanReport report, TextWriter o)
+    /// <summary>A titled table of the human report; renderers (plain text here, Spectre.Console in the CLI) lay it out.</summary>
+    public sealed record HumanTable(string? Title, string[] Header, IReadOnlyList<string[]> Rows);
+
+    /// <summary>The human report as tables: resets, starvation evidence, cadence (empty tables are left out).</summary>
+    public static IReadOnlyList<HumanTable> HumanTables(ScanReport report)
     {
+        var tables = new List<HumanTable>();
         List<ResetEvent> resets = [.. report.Resets.Select(r => r.Event)];
-        if (resets.Count == 0)
+        if (resets.Count > 0)
         {
-            o.WriteLine("No network-driver resets found.");
-        }
-        else
-        {
-            var rows = new List<string[]> { new[] { "WHERE", "WHEN", "HOST", "DRIVER", "DEV", "Q", "REASON", "ENA REASON", "OUTCOME", "VERSION" } };
-            foreach (ResetEvent e in resets)
-            {
-                rows.Add(
-                [
+            tables.Add(new HumanTable(null, ["WHERE", "WHEN", "HOST", "DRIVER", "DEV", "Q", "REASON", "ENA REASON", "OUTCOME", "VERSION"],
+                resets.Select(e => new[]
+                {
                     $"{e.File}:{e.Line}",
                     e.Time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : e.Ts ?? "-",
                     e.Host ?? "-", e.Driver ?? "-", e.Dev ?? e.Pci ?? "-", e.Queue?.ToString(CultureInfo.InvariantCulture) ?? "-", e.Reason.ToJsonName(),
                     e.EnaReason ?? "-", e.Outcome.ToJsonName(), e.DriverVersion ?? "-",
-                ]);
-            }
-
-            WriteTable(o, rows);
+                }).ToList()));
         }
 
         List<StarvationEvent> starving = [.. report.Starvations];
         if (starving.Count > 0)
         {
-            o.WriteLine();
-            o.WriteLine("CPU starvation evidence:");
-            var rows = new List<string[]> { new[] { "WHERE", "WHEN", "TYPE", "CPU", "COMM", "PID", "SECONDS" } };
-            foreach (StarvationEvent s in starving)
-            {
-                rows.Add([$"{s.File}:{s.Line}", s.Ts ?? "-", s.Type, s.Cpu?.ToString(CultureInfo.InvariantCulture) ?? "-", s.Comm ?? "-", s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "-", s.DurationS?.ToString(CultureInfo.InvariantCulture) ?? "-"]);
-            }
-
-            WriteTable(o, rows);
+            tables.Add(new HumanTable("CPU starvation evidence:", ["WHERE", "WHEN", "TYPE", "CPU", "COMM", "PID", "SECONDS"],
+                starving.Select(s => new[] { $"{s.File}:{s.Line}", s.Ts ?? "-", s.Type, s.Cpu?.ToString(CultureInfo.InvariantCulture) ?? "-", s.Comm ?? "-", s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "-", s.DurationS?.ToString(CultureInfo.InvariantCulture) ?? "-" }).ToList()));
         }
 
         if (report.Groups.Count > 0)
         {
-            o.WriteLine();
-            o.WriteLine("Cadence by " + string.Join("+", report.GroupBy.Select(Cadence.Name)) + ":");
-            var rows = new List<string[]> { new[] { "GROUP", "COUNT", "FIRST", "LAST", "MIN GAP s", "MEDIAN GAP s", "BURSTS", "PERIODIC", "FAILED" } };
-            foreach (CadenceGroup g in report.Groups)
+            tables.Add(new HumanTable("Cadence by " + string.Join("+", report.GroupBy.Select(Cadence.Name)) + ":",
+                ["GROUP", "COUNT", "FIRST", "LAST", "MIN GAP s", "MEDIAN GAP s", "BURSTS", "PERIODIC", "FAILED"],
+                report.Groups.Select(g => new[]
+                {
+                    g.KeyText, g.Count.ToString(CultureInfo.InvariantCulture), g.First ?? "-", g.Last ?? "-", F(g.MinIntervalS), F(g.MedianIntervalS),
+                    g.Bursts.ToString(CultureInfo.InvariantCulture), g.Periodic ? $"yes ({F(g.PeriodS)} s)" : "no", g.Failed.ToString(CultureInfo.InvariantCulture),
+                }).ToList()));
+        }
+
+        return tables;
+
+        static string F(double? v) => v is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "-";
+    }
+
+    /// <summary>The closing line of the human report: what was read and what was skipped.</summary>
+    public static string HumanFooter(ScanReport report) => string.Create(CultureInfo.InvariantCulture,
+        $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {report.Resets.Count()} reset(s), {report.Precursors.Count()} precursor line(s), {report.Starvations.Count()} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {report.Errors.Count} input error(s).");
+
+    public static void WriteHuman(ScanReport report, TextWriter o)
+    {
+        IReadOnlyList<HumanTable> tables = HumanTables(report);
+        if (!report.Resets.Any())
+        {
+            o.WriteLine("No network-driver resets found.");
+        }
+
+        bool first = true;
+        foreach (HumanTable t in tables)
+        {
+            if (!first || t.Title is not null)
             {
-                rows.Add([g.KeyText, g.Count.ToString(CultureInfo.InvariantCulture), g.First ?? "-", g.Last ?? "-", F(g.MinIntervalS), F(g.MedianIntervalS),
-                    g.Bursts.ToString(CultureInfo.InvariantCulture), g.Periodic ? $"yes ({F(g.PeriodS)} s)" : "no", g.Failed.ToString(CultureInfo.InvariantCulture)]);
+                o.WriteLine();
             }
 
-            WriteTable(o, rows);
+            first = false;
+            if (t.Title is not null)
+            {
+                o.WriteLine(t.Title);
+            }
+
+            WriteTable(o, [t.Header, .. t.Rows]);
         }
 
         o.WriteLine();
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {resets.Count} reset(s), {report.Precursors.Count()} precursor line(s), {starving.Count} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {report.Errors.Count} input error(s)."));
-
-        static string F(double? v) => v is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "-";
+        o.WriteLine(HumanFooter(report));
     }
 
     private static void WriteTable(TextWriter o, List<string[]> rows)

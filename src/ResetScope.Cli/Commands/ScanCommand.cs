@@ -61,20 +61,83 @@ public static class ScanCommand
             };
 
             string[] inputs = parse.GetValue(paths)!;
-            if (console is SystemConsole && !Console.IsErrorRedirected && TotalBytes(inputs) >= ProgressThresholdBytes)
+            Stream? stdin = inputs.Contains("-") ? Console.OpenStandardInput() : null;
+            ScanReport? report = console is SystemConsole && !Console.IsErrorRedirected && TotalBytes(inputs) >= ProgressThresholdBytes
+                ? ScanWithProgress(inputs, options, console, stdin)
+                : ScanRunner.Scan(inputs, options, console.Error, stdin);
+            if (report is null)
             {
-                return RunWithProgress(inputs, options, console);
+                return ExitCodes.BadInput;
             }
 
-            return ScanRunner.Run(inputs, options, console.Out, console.Error, inputs.Contains("-") ? Console.OpenStandardInput() : null);
+            switch (options.Output)
+            {
+                case ScanOutput.Json:
+                    ScanRunner.WriteJson(report, console.Out);
+                    break;
+                case ScanOutput.Csv:
+                    ScanRunner.WriteCsv(report, console.Out);
+                    break;
+                default:
+                    WriteTables(report, console);
+                    break;
+            }
+
+            console.Out.Flush();
+            return report.ReadableInputs > 0 ? ExitCodes.Ok : ExitCodes.BadInput;
         });
         return command;
     }
 
-    private static int RunWithProgress(string[] inputs, ScanOptions options, IConsole console)
+    /// <summary>The human report as Spectre.Console tables (plain ASCII borders when output is not a terminal).</summary>
+    private static void WriteTables(ScanReport report, IConsole console)
+    {
+        bool terminal = console is SystemConsole && !Console.IsOutputRedirected;
+        IAnsiConsole ansi = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(console.Out),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            ansi.Profile.Width = 240;
+        }
+
+        if (!report.Resets.Any())
+        {
+            ansi.WriteLine("No network-driver resets found.");
+        }
+
+        foreach (ScanRunner.HumanTable t in ScanRunner.HumanTables(report))
+        {
+            var table = new Table { Border = terminal ? TableBorder.Rounded : TableBorder.Ascii };
+            if (t.Title is not null)
+            {
+                table.Title = new TableTitle(t.Title.TrimEnd(':'));
+            }
+
+            foreach (string h in t.Header)
+            {
+                table.AddColumn(new TableColumn(Markup.Escape(h)).NoWrap());
+            }
+
+            foreach (string[] row in t.Rows)
+            {
+                table.AddRow(row.Select(c => new Text(c)).ToArray<Spectre.Console.Rendering.IRenderable>());
+            }
+
+            ansi.Write(table);
+        }
+
+        ansi.WriteLine(ScanRunner.HumanFooter(report));
+    }
+
+    private static ScanReport? ScanWithProgress(string[] inputs, ScanOptions options, IConsole console, Stream? stdin)
     {
         IAnsiConsole err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        int exit = 0;
+        ScanReport? report = null;
         err.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
@@ -82,10 +145,10 @@ public static class ScanCommand
             {
                 ProgressTask task = ctx.AddTask("scanning", maxValue: Math.Max(1, TotalBytes(inputs)));
                 var progress = new Progress<ScanProgress>(p => task.Value = p.BytesDone);
-                exit = ScanRunner.Run(inputs, options with { Progress = progress }, console.Out, console.Error);
+                report = ScanRunner.Scan(inputs, options with { Progress = progress }, console.Error, stdin);
                 task.Value = task.MaxValue;
             });
-        return exit;
+        return report;
     }
 
     private static long TotalBytes(string[] inputs)
