@@ -50,6 +50,7 @@ public class ModelParserCrossCheckTests
                 (p.ThresholdUsec, p.SinceNapiUsec, p.NapiScheduled, p.NapiCpu).Should().Be(
                     (m.ThresholdUsec, m.SinceNapiUsec, m.NapiScheduled, m.NapiCpu), $"the printed fields of reset #{i + 1} of {scenario} on {version}");
                 p.DriverVersion.Should().Be(m.DriverVersion);
+                (p.Line, p.Ts).Should().Be((m.Line, m.Ts), "both name the closing line and its timestamp as written");
             }
         }
         finally

@@ -40,12 +40,14 @@ public sealed record SimulationResult
             }
 
             int[] lines = e.Records.Where(lineOf.ContainsKey).Select(s => lineOf[s]).ToArray();
-            KernelRecord? first = e.Records.Count > 0 && lineOf.TryGetValue(e.Records[0], out int l) ? Records[l - 1] : null;
+
+            // Like scan: `line` is the line that closes the event and `ts` is its timestamp as dmesg writes it.
+            KernelRecord? last = lines.Length > 0 ? Records[lines[^1] - 1] : null;
             yield return new ResetEvent
             {
                 File = $"simulate:{Scenario.Name}",
                 Line = lines.Length > 0 ? lines[^1] : null,
-                Ts = first is { } r ? $"[{r.TimestampUs / 1_000_000,5}.{r.TimestampUs % 1_000_000:D6}]" : null,
+                Ts = last is { } r ? $"{r.TimestampUs / 1_000_000}.{r.TimestampUs % 1_000_000:D6}" : null,
                 Driver = "ena",
                 Pci = Scenario.Pci,
                 Dev = Scenario.Interface,
