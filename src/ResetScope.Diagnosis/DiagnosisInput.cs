@@ -1,0 +1,74 @@
+using ResetScope.Core;
+
+namespace ResetScope.Diagnosis;
+
+/// <summary>What one thread did on a CPU during a window (from /proc/&lt;pid&gt;/task/&lt;tid&gt;/stat deltas and stack samples).</summary>
+public sealed record ThreadActivity(int Pid, int Tid, string Comm, string? Unit, double UserMs, double SysMs)
+{
+    /// <summary>Hottest kernel functions from stack samples, most frequent first.</summary>
+    public IReadOnlyList<(string Function, int Samples)> KernelFunctions { get; init; } = [];
+}
+
+/// <summary>One CPU over the window before a reset (or the sampling window), in percent of that CPU.</summary>
+public sealed record CpuWindow(int Cpu, double Seconds)
+{
+    public double UserPct { get; init; }
+    public double SysPct { get; init; }
+    public double IrqPct { get; init; }
+    public double SoftPct { get; init; }
+    public double StealPct { get; init; }
+    public double IdlePct { get; init; }
+
+    /// <summary>Longest continuous stretch the CPU spent in sys+irq+soft+steal ≥ 90 %, in seconds.</summary>
+    public double LongestBusyS { get; init; }
+
+    /// <summary>Run-queue wait of ksoftirqd/N or a threaded-NAPI kthread on this CPU during the window, ms.</summary>
+    public double SoftirqThreadWaitMs { get; init; }
+
+    /// <summary>Longest single wait of that thread (from consecutive samples), ms.</summary>
+    public double LongestSoftirqWaitMs { get; init; }
+
+    public long TimeSqueezeDelta { get; init; }
+
+    /// <summary>Where the window's numbers come from (file and sample range), for evidence.</summary>
+    public string Source { get; init; } = "flight recorder";
+
+    public IReadOnlyList<ThreadActivity> Threads { get; init; } = [];
+
+    public double NotIdlePct => SysPct + IrqPct + SoftPct + StealPct + UserPct;
+}
+
+/// <summary>Zombie (dying) memory cgroups: kernel count vs live, growth, who leaked them.</summary>
+public sealed record ZombieMemcgs(long KernelCount, long Live, long GrowthPerHour, string Hierarchy)
+{
+    public long Zombies => Math.Max(0, KernelCount - Live);
+
+    /// <summary>Subtrees (v2) or parents with creation churn (v1), most dying first.</summary>
+    public IReadOnlyList<(string Where, long Dying)> Attribution { get; init; } = [];
+}
+
+/// <summary>A unit that keeps restarting.</summary>
+public sealed record CrashLoop(string Unit, long RestartCounter, double RestartsPerHour, string Evidence);
+
+/// <summary>Everything the diagnosis joins for one reset (or for a host with no reset).</summary>
+public sealed record DiagnosisInput
+{
+    public ResetEvent? Reset { get; init; }
+
+    /// <summary>The reset's own record, for evidence ("kern.log:1042").</summary>
+    public string? ResetSource { get; init; }
+
+    /// <summary>Queue → CPU its MSI-X (and NAPI) is bound to, from /proc/interrupts and effective affinity.</summary>
+    public IReadOnlyDictionary<int, int> QueueCpus { get; init; } = new Dictionary<int, int>();
+
+    public IReadOnlyDictionary<int, CpuWindow> CpuWindows { get; init; } = new Dictionary<int, CpuWindow>();
+
+    public ZombieMemcgs? Zombies { get; init; }
+
+    public IReadOnlyList<CrashLoop> CrashLoops { get; init; } = [];
+
+    public string? KernelRelease { get; init; }
+
+    /// <summary>Findings that need root to be made, for the "what could not be checked" note.</summary>
+    public bool Privileged { get; init; } = true;
+}
