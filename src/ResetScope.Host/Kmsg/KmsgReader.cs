@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+
+namespace ResetScope.Host.Kmsg;
+
+/// <summary>Where records come from: the real /dev/kmsg, or a fixture in tests.</summary>
+public interface IKmsgSource : IDisposable
+{
+    /// <summary>Reads one record into <paramref name="buffer"/>: its length, 0 when nothing is pending, or
+    /// <see cref="KmsgReader.Overwritten"/> when records were lost before this reader got to them.</summary>
+    int Read(Span<byte> buffer);
+}
+
+/// <summary>
+/// Reads /dev/kmsg one record per read() with an 8 KiB buffer (the kernel fails smaller reads with EINVAL),
+/// non-blocking, and keeps count of what was lost: EPIPE (records overwritten before we read them) and
+/// sequence-number jumps.
+/// </summary>
+public sealed class KmsgReader(IKmsgSource source) : IDisposable
+{
+    /// <summary>CONSOLE_EXT_LOG_MAX: the most one record can take.</summary>
+    public const int BufferSize = 8192;
+
+    public const int Overwritten = -32; // -EPIPE
+
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private ulong? _lastSeq;
+
+    /// <summary>Records lost to overwrites or seq jumps since the reader started.</summary>
+    public ulong Lost { get; private set; }
+
+    public int Unparsable { get; private set; }
+
+    /// <summary>The next record, or null when none is pending.</summary>
+    public KmsgRecord? Next()
+    {
+        while (true)
+        {
+            int n = source.Read(_buffer);
+            if (n == 0)
+            {
+                return null;
+            }
+
+            if (n == Overwritten)
+            {
+                // The kernel moved us to the oldest record still held; the seq jump counts what was lost.
+                continue;
+            }
+
+            if (!KmsgRecord.TryParse(_buffer.AsSpan(0, n), out KmsgRecord record))
+            {
+                Unparsable++;
+                continue;
+            }
+
+            if (_lastSeq is ulong last && record.Sequence > last + 1)
+            {
+                Lost += record.Sequence - last - 1;
+            }
+
+            _lastSeq = record.Sequence;
+            return record;
+        }
+    }
+
+    /// <summary>Every record pending now (since boot, on a fresh open).</summary>
+    public List<KmsgRecord> ReadAll()
+    {
+        var list = new List<KmsgRecord>();
+        while (Next() is { } r)
+        {
+            list.Add(r);
+        }
+
+        return list;
+    }
+
+    public void Dispose() => source.Dispose();
+}
+
+/// <summary>The real /dev/kmsg, opened O_RDONLY|O_NONBLOCK through libc.</summary>
+public sealed partial class DevKmsg : IKmsgSource
+{
+    private const int ORdOnly = 0;
+    private const int ONonBlock = 0x800;
+    private const int EAgain = 11;
+    private const int EPipe = 32;
+    private const int EIntr = 4;
+
+    private int _fd;
+
+    private DevKmsg(int fd) => _fd = fd;
+
+    /// <summary>Opens <paramref name="path"/>; a one-line reason on failure (permission, missing).</summary>
+    public static DevKmsg Open(string path = "/dev/kmsg")
+    {
+        int fd = OpenNative(path, ORdOnly | ONonBlock);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException(errno == 13 || errno == 1
+                ? $"{path}: permission denied (run as root or with CAP_SYSLOG)"
+                : $"{path}: cannot open ({Marshal.GetPInvokeErrorMessage(errno)})");
+        }
+
+        return new DevKmsg(fd);
+    }
+
+    public int Read(Span<byte> buffer)
+    {
+        while (true)
+        {
+            nint n = ReadNative(_fd, ref MemoryMarshal.GetReference(buffer), buffer.Length);
+            if (n >= 0)
+            {
+                return (int)n;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            switch (errno)
+            {
+                case EAgain:
+                    return 0;
+                case EPipe:
+                    return KmsgReader.Overwritten;
+                case EIntr:
+                    continue;
+                default:
+                    throw new IOException($"/dev/kmsg: read failed ({Marshal.GetPInvokeErrorMessage(errno)})");
+            }
+        }
+    }
+
+    /// <summary>Writes a record as user space does (facility LOG_USER unless the text starts with &lt;N&gt;).</summary>
+    public static void Write(string text, string path = "/dev/kmsg") => File.AppendAllText(path, text + "\n");
+
+    public void Dispose()
+    {
+        if (_fd >= 0)
+        {
+            CloseNative(_fd);
+            _fd = -1;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint ReadNative(int fd, ref byte buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseNative(int fd);
+}
