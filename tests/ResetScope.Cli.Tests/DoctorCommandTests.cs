@@ -42,7 +42,7 @@ public sealed class DoctorCommandTests : IDisposable
         output.Should().Contain($"  kernel log      not readable: {Path.Combine(_root, "no-kmsg")}: ");
         output.Should().Contain("  interface       eth0: ena 2.11.0g at 0000:20:03.0, 4 Tx queue(s)\n");
         output.Should().Contain("ENA interfaces: eth0.\n");
-        output.Should().Contain("reset triage (kernel-log scan, per-core sampling, findings) is not in it yet");
+        output.Should().Contain("per-core sampling and root-cause findings are not in it yet");
     }
 
     [Fact]

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ResetScope.Core;
 using ResetScope.Host;
+using ResetScope.Host.Kmsg;
+using ResetScope.KernelLog;
 
 namespace ResetScope.Cli.Commands;
 
@@ -31,13 +34,14 @@ public static class DoctorCommand
             }
 
             HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(kmsg)!);
+            KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!);
             if (parse.GetValue(json))
             {
-                WriteJson(console.Out, facts);
+                WriteJson(console.Out, facts, log);
             }
             else
             {
-                WriteHuman(console.Out, facts);
+                WriteHuman(console.Out, facts, log);
             }
 
             return ExitCodes.Ok;
@@ -45,11 +49,54 @@ public static class DoctorCommand
         return command;
     }
 
-    private static void WriteHuman(TextWriter w, HostFacts f)
+    /// <summary>What the kernel log since boot says: records read, lost, and the resets and starvation it holds.</summary>
+    private sealed record KernelLogSummary(int Records, ulong Lost, string? Problem, IReadOnlyList<ResetEvent> Resets, IReadOnlyList<StarvationEvent> Starvations, int UserSpaceRecords);
+
+    private static KernelLogSummary ReadKernelLog(string path)
+    {
+        List<KmsgRecord> records;
+        ulong lost;
+        try
+        {
+            using var reader = new KmsgReader(DevKmsg.Open(path));
+            records = reader.ReadAll();
+            lost = reader.Lost;
+        }
+        catch (IOException e)
+        {
+            return new KernelLogSummary(0, 0, e.Message, [], [], 0);
+        }
+
+        // Only kernel-facility records can be driver events; user-space writes are counted, never scanned.
+        var text = new System.Text.StringBuilder();
+        int user = 0;
+        foreach (KmsgRecord r in records)
+        {
+            if (!r.FromKernel)
+            {
+                user++;
+                continue;
+            }
+
+            foreach (string line in r.Text.Split('\n'))
+            {
+                text.Append('[').Append((r.TimestampUs / 1_000_000).ToString(CultureInfo.InvariantCulture).PadLeft(5)).Append('.')
+                    .Append((r.TimestampUs % 1_000_000).ToString("D6", CultureInfo.InvariantCulture)).Append("] ").Append(line).Append('\n');
+            }
+        }
+
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        ScanReport? report = ScanRunner.Scan(["-"], new ScanOptions { Format = LogFormat.Auto, Parallelism = 1 }, TextWriter.Null, stream);
+        return new KernelLogSummary(records.Count, lost, null, report?.Resets.Select(x => x.Event).ToList() ?? [], report?.Starvations.ToList() ?? [], user);
+    }
+
+    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log)
     {
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
-        w.WriteLine(f.KernelLogReadable ? "  kernel log      /dev/kmsg readable" : $"  kernel log      not readable: {f.KernelLogProblem}");
+        w.WriteLine(log.Problem is null
+            ? $"  kernel log      {log.Records} records since boot ({log.UserSpaceRecords} written from user space, ignored){(log.Lost > 0 ? $", {log.Lost} lost to overwrites" : "")}"
+            : $"  kernel log      not readable: {log.Problem}");
         foreach (NetInterface nic in f.Interfaces)
         {
             string driver = nic.Driver is null ? "no driver (virtual)" : nic.Driver + (nic.DriverVersion is { } v ? $" {v}" : "");
@@ -68,13 +115,30 @@ public static class DoctorCommand
         w.WriteLine($"  privileges      {(f.IsRoot ? "root" : "unprivileged: kernel stacks and /dev/kmsg need root or CAP_SYSLOG/CAP_SYS_PTRACE")}");
         List<NetInterface> ena = f.Interfaces.Where(n => n.Driver == "ena").ToList();
         w.WriteLine();
+        if (log.Problem is null)
+        {
+            w.WriteLine(log.Resets.Count == 0
+                ? "No network-driver reset in the kernel log since boot."
+                : $"Network-driver resets since boot: {log.Resets.Count}");
+            foreach (ResetEvent e in log.Resets)
+            {
+                string q = e.Queue is int qq ? $" queue {qq}" : "";
+                w.WriteLine($"  [{e.Ts}] {e.Driver} {e.Dev ?? e.Pci}{q}: {e.Reason.ToJsonName()}{(e.EnaReason is { } er ? $" ({er})" : "")}, {e.Outcome.ToJsonName()}");
+            }
+
+            foreach (StarvationEvent s in log.Starvations)
+            {
+                w.WriteLine($"  [{s.Ts}] CPU starvation evidence: {s.Type}{(s.Cpu is int c ? $" on CPU {c}" : "")}{(s.Comm is { } comm ? $" ({comm})" : "")}");
+            }
+        }
+
         w.WriteLine(ena.Count > 0
             ? $"ENA interfaces: {string.Join(", ", ena.Select(n => n.Name))}."
             : "No ENA interface on this host; `resetscope simulate` runs the ENA reset mechanism anywhere.");
-        w.WriteLine("This build checks what can be read here; reset triage (kernel-log scan, per-core sampling, findings) is not in it yet.");
+        w.WriteLine("This build reads the kernel log and checks what can be read here; per-core sampling and root-cause findings are not in it yet.");
     }
 
-    private static void WriteJson(TextWriter w, HostFacts f)
+    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log)
     {
         using var buffer = new MemoryStream();
         using (var j = new Utf8JsonWriter(buffer))
@@ -92,8 +156,11 @@ public static class DoctorCommand
                 j.WriteNull("uptime_s");
             }
 
-            j.WriteBoolean("kernel_log_readable", f.KernelLogReadable);
-            j.WriteString("kernel_log_problem", f.KernelLogProblem);
+            j.WriteBoolean("kernel_log_readable", log.Problem is null);
+            j.WriteString("kernel_log_problem", log.Problem);
+            j.WriteNumber("kernel_log_records", log.Records);
+            j.WriteNumber("kernel_log_lost", log.Lost);
+            j.WriteNumber("resets_since_boot", log.Resets.Count);
             j.WriteStartArray("interfaces");
             foreach (NetInterface n in f.Interfaces)
             {
@@ -110,11 +177,22 @@ public static class DoctorCommand
             j.WriteBoolean("cgroup_v1_memory", f.CgroupV1Memory);
             j.WriteBoolean("cgroup_v2", f.CgroupV2);
             j.WriteBoolean("root", f.IsRoot);
-            j.WriteString("triage", "not in this build");
+            j.WriteString("triage", "kernel log only; per-core sampling and findings not in this build");
             j.WriteEndObject();
         }
 
         w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
         w.Write('\n');
+        foreach (ResetEvent e in log.Resets)
+        {
+            buffer.SetLength(0);
+            using (var j = new Utf8JsonWriter(buffer))
+            {
+                EventJson.Write(j, e);
+            }
+
+            w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            w.Write('\n');
+        }
     }
 }
