@@ -72,7 +72,7 @@ public static class Diagnoser
         {
             bool leaks = input.Zombies?.Attribution.Any(a => a.Where.Contains(loop.Unit, StringComparison.Ordinal)) == true;
             findings.Add(new Finding(FindingKind.CrashLoop, $"{loop.Unit} is crash-looping ({F(loop.RestartsPerHour)} restarts/hour, counter at {loop.RestartCounter})",
-                leaks ? 0.85 : 0.6, [new Evidence("journal", loop.Evidence)],
+                leaks ? 0.85 : 0.6, [new Evidence(loop.Source, loop.Evidence)],
                 $"Find why {loop.Unit} exits (journalctl -u {loop.Unit}); disable it if the host does not need it (systemctl disable --now {loop.Unit}). Each restart makes a new cgroup.")
             {
                 Subject = loop.Unit,

@@ -48,7 +48,11 @@ public sealed record ZombieMemcgs(long KernelCount, long Live, long GrowthPerHou
 }
 
 /// <summary>A unit that keeps restarting.</summary>
-public sealed record CrashLoop(string Unit, long RestartCounter, double RestartsPerHour, string Evidence);
+public sealed record CrashLoop(string Unit, long RestartCounter, double RestartsPerHour, string Evidence)
+{
+    /// <summary>Where the restart lines were read (the journal, a syslog file).</summary>
+    public string Source { get; init; } = "journal";
+}
 
 /// <summary>Everything the diagnosis joins for one reset (or for a host with no reset).</summary>
 public sealed record DiagnosisInput

@@ -32,7 +32,7 @@ public sealed record HostFacts
             UptimeSeconds = ReadLine(Path.Combine(procRoot, "uptime")) is { } up
                 && double.TryParse(up.Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double u) ? u : null,
             Interfaces = ReadInterfaces(Path.Combine(sysRoot, "class/net"), Path.Combine(sysRoot, "module")),
-            CgroupV1Memory = Directory.Exists(Path.Combine(sysRoot, "fs/cgroup/memory")) && File.Exists(Path.Combine(sysRoot, "fs/cgroup/memory/memory.usage_in_bytes")),
+            CgroupV1Memory = Directory.Exists(Path.Combine(sysRoot, "fs/cgroup/memory")),
             CgroupV2 = File.Exists(Path.Combine(sysRoot, "fs/cgroup/cgroup.controllers")) || File.Exists(Path.Combine(sysRoot, "fs/cgroup/unified/cgroup.controllers")),
             KernelLogReadable = kmsgOk,
             KernelLogProblem = kmsgProblem,

@@ -42,7 +42,36 @@ public sealed class DoctorCommandTests : IDisposable
         output.Should().Contain($"  kernel log      not readable: {Path.Combine(_root, "no-kmsg")}: ");
         output.Should().Contain("  interface       eth0: ena 2.11.0g at 0000:20:03.0, 4 Tx queue(s)\n");
         output.Should().Contain("ENA interfaces: eth0.\n");
-        output.Should().Contain("per-core sampling and root-cause findings are not in it yet");
+        output.Should().Contain("Not in this build yet: per-core sampling");
+        output.Should().Contain("Findings: none");
+    }
+
+    [Fact]
+    public void A_Pinterest_like_host_shows_the_zombie_memcgs_and_the_crash_looping_unit()
+    {
+        Write("proc/cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t11\t68680\t1\n");
+        string memory = Path.Combine(_root, "sys/fs/cgroup/memory");
+        for (int i = 0; i < 237; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(memory, i < 100 ? $"kubepods/pod{i}" : $"system.slice/unit{i}.service"));
+        }
+
+        var syslog = new System.Text.StringBuilder();
+        for (int n = 7600; n <= 7694; n++)
+        {
+            syslog.Append(System.Globalization.CultureInfo.InvariantCulture, $"Jul 14 {10 + (n - 7600) / 60:D2}:{(n - 7600) % 60:D2}:05 ip-10-0-1-5 systemd[1]: ecs.service: Scheduled restart job, restart counter is at {n}.\n");
+        }
+
+        Write("log/syslog", syslog.ToString());
+
+        (int exit, string output, _) = TestConsole.Run("doctor", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"),
+            "--kmsg", Path.Combine(_root, "no-kmsg"), "--log-root", Path.Combine(_root, "log"));
+
+        exit.Should().Be(0);
+        output.Should().Contain("Findings (most likely first):\n  1. 68440 zombie memory cgroups, leaked by ecs.service  [zombie-memcgs, confidence 0.70]\n");
+        output.Should().Contain("  2. ecs.service is crash-looping (");
+        output.Should().Contain("68680 memcgs known to the kernel vs 240 live directories: 68440 dying (zombie)");
+        output.Should().Contain("Kernel 5.4.0-1045-aws (< 5.7) walks every memcg");
     }
 
     [Fact]

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using ResetScope.Core;
+using ResetScope.Diagnosis;
 using ResetScope.Host;
+using ResetScope.Host.Cgroups;
+using ResetScope.Host.Services;
 using ResetScope.Host.Kmsg;
 using ResetScope.KernelLog;
 
@@ -21,9 +24,10 @@ public static class DoctorCommand
         var procRoot = new Option<string>("--proc-root") { Description = "where procfs is mounted", DefaultValueFactory = _ => "/proc" };
         var sysRoot = new Option<string>("--sys-root") { Description = "where sysfs is mounted", DefaultValueFactory = _ => "/sys" };
         var kmsg = new Option<string>("--kmsg") { Description = "the kernel log device", DefaultValueFactory = _ => "/dev/kmsg" };
+        var logRoot = new Option<string?>("--log-root") { Description = "read service restart lines from syslog/messages here instead of the journal" };
         var command = new Command("doctor", "Check this host: what ResetScope can read here (kernel, NICs and drivers, kernel log, cgroups, privileges).")
         {
-            json, procRoot, sysRoot, kmsg,
+            json, procRoot, sysRoot, kmsg, logRoot,
         };
         command.SetAction(parse =>
         {
@@ -35,13 +39,14 @@ public static class DoctorCommand
 
             HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(kmsg)!);
             KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!);
+            IReadOnlyList<Finding> findings = CurrentStateFindings(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot), facts, log);
             if (parse.GetValue(json))
             {
-                WriteJson(console.Out, facts, log);
+                WriteJson(console.Out, facts, log, findings);
             }
             else
             {
-                WriteHuman(console.Out, facts, log);
+                WriteHuman(console.Out, facts, log, findings);
             }
 
             return ExitCodes.Ok;
@@ -90,7 +95,37 @@ public static class DoctorCommand
         return new KernelLogSummary(records.Count, lost, null, report?.Resets.Select(x => x.Event).ToList() ?? [], report?.Starvations.ToList() ?? [], user);
     }
 
-    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log)
+    /// <summary>
+    /// Findings from the host's state now: zombie memcgs and who leaked them, crash-looping units, joined with
+    /// the latest reset. Per-core sampling (starvation, steal, near misses) is not wired into doctor yet.
+    /// </summary>
+    private static IReadOnlyList<Finding> CurrentStateFindings(string proc, string sys, string? logRoot, HostFacts facts, KernelLogSummary log)
+    {
+        var memcg = new MemcgZombieProbe(proc, Path.Combine(sys, "fs/cgroup/memory"), Path.Combine(sys, "fs/cgroup/unified"));
+        MemcgZombieResult? z = memcg.HasV1Memory ? MemcgZombieProbe.AnalyzeV1(memcg.SampleV1())
+            : memcg.HasV2 ? MemcgZombieProbe.AnalyzeV2(memcg.SampleV2())
+            : null;
+
+        // An explicit log root is a fixture or an offline copy: then do not ask this machine's journal.
+        CrashLoopProbe loops = logRoot is null ? new CrashLoopProbe(proc) : new CrashLoopProbe(proc, logRoot: logRoot, pathVariable: "");
+        CrashLoopReport report = loops.ReadRestartLoops();
+
+        var input = new DiagnosisInput
+        {
+            Reset = log.Resets.Count > 0 ? log.Resets[^1] : null,
+            ResetSource = log.Resets.Count > 0 ? $"/dev/kmsg [{log.Resets[^1].Ts}]" : null,
+            Zombies = z is null ? null : new ZombieMemcgs(z.KernelCount, z.LiveDirectories, (long)(z.GrowthPerHour ?? 0), z.Hierarchy.ToString().ToLowerInvariant())
+            {
+                Attribution = z.Attribution.Select(a => (a.Path, a.Count)).ToList(),
+            },
+            CrashLoops = report.Units.Select(u => new CrashLoop(u.Unit, u.MaxCounter, u.RestartsPerHour ?? 0,
+                $"{u.Unit}: Scheduled restart job, restart counter is at {u.MaxCounter} ({u.Lines} restart lines)") { Source = report.Source ?? "journal" }).ToList(),
+            KernelRelease = facts.KernelRelease,
+        };
+        return Diagnoser.Diagnose(input);
+    }
+
+    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings)
     {
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
@@ -135,10 +170,31 @@ public static class DoctorCommand
         w.WriteLine(ena.Count > 0
             ? $"ENA interfaces: {string.Join(", ", ena.Select(n => n.Name))}."
             : "No ENA interface on this host; `resetscope simulate` runs the ENA reset mechanism anywhere.");
-        w.WriteLine("This build reads the kernel log and checks what can be read here; per-core sampling and root-cause findings are not in it yet.");
+        w.WriteLine();
+        if (findings.Count == 0)
+        {
+            w.WriteLine("Findings: none — no zombie memory cgroups piling up and no crash-looping unit.");
+        }
+        else
+        {
+            w.WriteLine("Findings (most likely first):");
+            int n = 1;
+            foreach (Finding x in findings)
+            {
+                w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {n++}. {x.Title}  [{Finding.KindName(x.Kind)}, confidence {x.Confidence:0.00}]"));
+                foreach (Evidence e in x.Evidence)
+                {
+                    w.WriteLine($"       evidence: {e.Text} ({e.Source})");
+                }
+
+                w.WriteLine($"       do: {x.Remedy}");
+            }
+        }
+
+        w.WriteLine("Not in this build yet: per-core sampling, so no CPU-starvation, steal-time or near-miss findings from doctor (the kernel log's soft lockups are listed above).");
     }
 
-    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log)
+    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings)
     {
         using var buffer = new MemoryStream();
         using (var j = new Utf8JsonWriter(buffer))
@@ -189,6 +245,18 @@ public static class DoctorCommand
             using (var j = new Utf8JsonWriter(buffer))
             {
                 EventJson.Write(j, e);
+            }
+
+            w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            w.Write('\n');
+        }
+
+        foreach (Finding x in findings)
+        {
+            buffer.SetLength(0);
+            using (var j = new Utf8JsonWriter(buffer))
+            {
+                x.WriteJson(j);
             }
 
             w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
