@@ -130,3 +130,33 @@ public class DiagnoserTests
         }
     }
 }
+
+public class CpuWindowBuilderTests
+{
+    [Fact]
+    public void Percentages_longest_busy_run_and_softirq_waits_come_from_consecutive_samples()
+    {
+        // 10 one-second samples of CPU 39 at USER_HZ 100: idle, then 6 s at 100 % sys, then idle again.
+        var t = new long[11];
+        var s = new CpuCounters[11];
+        ulong sys = 0, idle = 0, wait = 0;
+        for (int i = 0; i <= 10; i++)
+        {
+            t[i] = i * 1_000_000_000L;
+            s[i] = new CpuCounters(0, 0, sys, idle, 0, 0, 0, 0, wait);
+            bool busy = i >= 2 && i < 8;
+            sys += busy ? 100UL : 0;
+            idle += busy ? 0UL : 100;
+            wait += busy ? 1_000_000_000UL : 0;
+        }
+
+        CpuWindow w = CpuWindowBuilder.Build(39, t, s, [], "test");
+
+        w.Seconds.Should().Be(10);
+        w.SysPct.Should().Be(60);
+        w.IdlePct.Should().Be(40);
+        w.LongestBusyS.Should().Be(6);
+        w.SoftirqThreadWaitMs.Should().Be(6000);
+        w.LongestSoftirqWaitMs.Should().Be(6000);
+    }
+}
