@@ -5,7 +5,11 @@ using ResetScope.Core;
 using ResetScope.Diagnosis;
 using ResetScope.Host;
 using ResetScope.Host.Cgroups;
+using ResetScope.Host.Cpu;
+using ResetScope.Host.Recorder;
 using ResetScope.Host.Services;
+using ResetScope.Host.Threads;
+using Spectre.Console;
 using ResetScope.Host.Kmsg;
 using ResetScope.KernelLog;
 
@@ -25,9 +29,10 @@ public static class DoctorCommand
         var sysRoot = new Option<string>("--sys-root") { Description = "where sysfs is mounted", DefaultValueFactory = _ => "/sys" };
         var kmsg = new Option<string>("--kmsg") { Description = "the kernel log device", DefaultValueFactory = _ => "/dev/kmsg" };
         var logRoot = new Option<string?>("--log-root") { Description = "read service restart lines from syslog/messages here instead of the journal" };
+        var sample = new Option<string>("--sample") { Description = "how long to sample every CPU (e.g. 10s; 0 to skip)", DefaultValueFactory = _ => "10s" };
         var command = new Command("doctor", "Check this host: what ResetScope can read here (kernel, NICs and drivers, kernel log, cgroups, privileges).")
         {
-            json, procRoot, sysRoot, kmsg, logRoot,
+            json, procRoot, sysRoot, kmsg, logRoot, sample,
         };
         command.SetAction(parse =>
         {
@@ -39,14 +44,16 @@ public static class DoctorCommand
 
             HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(kmsg)!);
             KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!);
-            IReadOnlyList<Finding> findings = CurrentStateFindings(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot), facts, log);
+            TimeSpan duration = ParseSampleDuration(parse.GetValue(sample)!);
+            CpuSampling? cpus = duration > TimeSpan.Zero ? SampleCpus(proc, duration, console) : null;
+            IReadOnlyList<Finding> findings = Findings(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot), facts, log, cpus);
             if (parse.GetValue(json))
             {
-                WriteJson(console.Out, facts, log, findings);
+                WriteJson(console.Out, facts, log, findings, cpus);
             }
             else
             {
-                WriteHuman(console.Out, facts, log, findings);
+                WriteHuman(console.Out, facts, log, findings, cpus);
             }
 
             return ExitCodes.Ok;
@@ -95,11 +102,108 @@ public static class DoctorCommand
         return new KernelLogSummary(records.Count, lost, null, report?.Resets.Select(x => x.Event).ToList() ?? [], report?.Starvations.ToList() ?? [], user);
     }
 
+    private static TimeSpan ParseSampleDuration(string text)
+    {
+        string t = text.Trim();
+        double scale = t.EndsWith("ms", StringComparison.Ordinal) ? 0.001 : t.EndsWith('m') ? 60 : 1;
+        string number = t.TrimEnd('s', 'm');
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v < 0 || v * scale > 3600)
+        {
+            throw new UserFacingException($"--sample: '{text}' is not a duration from 0 to 1h (e.g. 10s)");
+        }
+
+        return TimeSpan.FromSeconds(v * scale);
+    }
+
     /// <summary>
-    /// Findings from the host's state now: zombie memcgs and who leaked them, crash-looping units, joined with
-    /// the latest reset. Per-core sampling (starvation, steal, near misses) is not wired into doctor yet.
+    /// Samples every CPU once a second for <paramref name="duration"/> (/proc/stat, ksoftirqd run-queue wait) and
+    /// the threads that ran, and returns each CPU's window and the NIC queue → CPU map.
     /// </summary>
-    private static IReadOnlyList<Finding> CurrentStateFindings(string proc, string sys, string? logRoot, HostFacts facts, KernelLogSummary log)
+    private static CpuSampling SampleCpus(string proc, TimeSpan duration, IConsole console)
+    {
+        using var sampler = new PerCpuSampler(proc);
+        int cpus = sampler.CpuSlots;
+        var threads = new ThreadCpuProbe(proc);
+        threads.Scan();
+        int count = Math.Max(2, (int)Math.Ceiling(duration.TotalSeconds) + 1);
+        var stamps = new long[count];
+        var series = new CpuCounters[cpus * count];
+        var recorder = new FlightRecorder<long>(count, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.Zero, TimeProvider.System);
+
+        void TakeSamples(Action<int>? progress)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (i > 0)
+                {
+                    TimeSpan wait = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), recorder.DueAt);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        Thread.Sleep(wait);
+                    }
+                }
+
+                PerCpuSample s = sampler.Sample();
+                recorder.Next() = s.Timestamp;
+                stamps[i] = (long)(s.Timestamp * (1e9 / System.Diagnostics.Stopwatch.Frequency));
+                for (int cpu = 0; cpu < cpus; cpu++)
+                {
+                    CpuTimes t = s.Cpu[cpu];
+                    series[cpu * count + i] = new CpuCounters(t.User, t.Nice, t.System, t.Idle, t.IoWait, t.Irq, t.SoftIrq, t.Steal, s.Ksoftirqd[cpu].RunQueueWaitNs);
+                }
+
+                progress?.Invoke(i + 1);
+            }
+        }
+
+        if (console is SystemConsole && !Console.IsErrorRedirected)
+        {
+            AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }).Progress().AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    ProgressTask task = ctx.AddTask($"sampling {cpus} CPUs", maxValue: count);
+                    TakeSamples(n => task.Value = n);
+                });
+        }
+        else
+        {
+            TakeSamples(null);
+        }
+
+        List<ThreadUsage> usage = threads.Scan();
+        var windows = new Dictionary<int, CpuWindow>();
+        string source = string.Create(CultureInfo.InvariantCulture, $"{count} samples of {proc}, 1 s apart");
+        for (int cpu = 0; cpu < cpus; cpu++)
+        {
+            List<ThreadActivity> here = usage.Where(u => u.Cpu == cpu).Take(5)
+                .Select(u => new ThreadActivity(u.Pid, u.Tid, u.Comm, u.Cgroup, u.UserMs, u.SysMs)
+                {
+                    KernelFunctions = threads.KernelFunction(u.Pid, u.Tid) is { } f ? [(f, 1)] : [],
+                }).ToList();
+            windows[cpu] = CpuWindowBuilder.Build(cpu, stamps, series.AsSpan(cpu * count, count), here, source);
+        }
+
+        var queueCpus = new Dictionary<int, int>();
+        foreach (NicQueueIrq q in sampler.Interrupts.NicQueues)
+        {
+            if (q.Cpu >= 0 && q.Kind is NicIrqKind.EnaTxRx or NicIrqKind.Mlx5Completion or NicIrqKind.GveNotify or NicIrqKind.VirtioInput)
+            {
+                queueCpus.TryAdd(q.Queue, q.Cpu);
+            }
+        }
+
+        return new CpuSampling(windows, queueCpus, recorder.Gaps);
+    }
+
+    private sealed record CpuSampling(IReadOnlyDictionary<int, CpuWindow> Windows, IReadOnlyDictionary<int, int> QueueCpus, IReadOnlyList<RecorderGap> Gaps);
+
+    /// <summary>
+    /// Findings: the host's state (zombie memcgs and who leaked them, crash-looping units) and, when sampled,
+    /// every CPU's window (starvation and its consumer, steal, near misses, IRQ placement), joined with the
+    /// latest reset in the kernel log.
+    /// </summary>
+    private static IReadOnlyList<Finding> Findings(string proc, string sys, string? logRoot, HostFacts facts, KernelLogSummary log, CpuSampling? cpus)
     {
         var memcg = new MemcgZombieProbe(proc, Path.Combine(sys, "fs/cgroup/memory"), Path.Combine(sys, "fs/cgroup/unified"));
         MemcgZombieResult? z = memcg.HasV1Memory ? MemcgZombieProbe.AnalyzeV1(memcg.SampleV1())
@@ -121,11 +225,13 @@ public static class DoctorCommand
             CrashLoops = report.Units.Select(u => new CrashLoop(u.Unit, u.MaxCounter, u.RestartsPerHour ?? 0,
                 $"{u.Unit}: Scheduled restart job, restart counter is at {u.MaxCounter} ({u.Lines} restart lines)") { Source = report.Source ?? "journal" }).ToList(),
             KernelRelease = facts.KernelRelease,
+            QueueCpus = cpus?.QueueCpus ?? new Dictionary<int, int>(),
+            CpuWindows = cpus?.Windows ?? new Dictionary<int, CpuWindow>(),
         };
         return Diagnoser.Diagnose(input);
     }
 
-    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings)
+    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus)
     {
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
@@ -170,10 +276,20 @@ public static class DoctorCommand
         w.WriteLine(ena.Count > 0
             ? $"ENA interfaces: {string.Join(", ", ena.Select(n => n.Name))}."
             : "No ENA interface on this host; `resetscope simulate` runs the ENA reset mechanism anywhere.");
+        if (cpus is not null)
+        {
+            CpuWindow busiest = cpus.Windows.Values.OrderByDescending(x => x.NotIdlePct).First();
+            CpuWindow waitiest = cpus.Windows.Values.OrderByDescending(x => x.LongestSoftirqWaitMs).First();
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  sampled         {cpus.Windows.Count} CPUs for {busiest.Seconds:0.#} s: busiest CPU {busiest.Cpu} at {busiest.NotIdlePct:0.#} % ({busiest.SysPct:0.#} % sys, {busiest.SoftPct:0.#} % soft, {busiest.StealPct:0.#} % steal); longest ksoftirqd wait {waitiest.LongestSoftirqWaitMs:0} ms on CPU {waitiest.Cpu}; {cpus.QueueCpus.Count} NIC queue IRQ(s) mapped{(cpus.Gaps.Count > 0 ? $"; the sampler itself was late {cpus.Gaps.Count} time(s)" : "")}"));
+        }
+
         w.WriteLine();
         if (findings.Count == 0)
         {
-            w.WriteLine("Findings: none — no zombie memory cgroups piling up and no crash-looping unit.");
+            w.WriteLine(cpus is null
+                ? "Findings: none — no zombie memory cgroups piling up and no crash-looping unit (CPUs not sampled: --sample 0)."
+                : "Findings: none — no CPU starved softirq work, no zombie memory cgroups piling up, no crash-looping unit.");
         }
         else
         {
@@ -191,10 +307,13 @@ public static class DoctorCommand
             }
         }
 
-        w.WriteLine("Not in this build yet: per-core sampling, so no CPU-starvation, steal-time or near-miss findings from doctor (the kernel log's soft lockups are listed above).");
+        if (!f.IsRoot)
+        {
+            w.WriteLine("Unprivileged: kernel stacks of the busiest threads and /dev/kmsg need root (or CAP_SYS_PTRACE / CAP_SYSLOG).");
+        }
     }
 
-    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings)
+    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus)
     {
         using var buffer = new MemoryStream();
         using (var j = new Utf8JsonWriter(buffer))
@@ -233,7 +352,9 @@ public static class DoctorCommand
             j.WriteBoolean("cgroup_v1_memory", f.CgroupV1Memory);
             j.WriteBoolean("cgroup_v2", f.CgroupV2);
             j.WriteBoolean("root", f.IsRoot);
-            j.WriteString("triage", "kernel log only; per-core sampling and findings not in this build");
+            j.WriteNumber("sampled_cpus", cpus?.Windows.Count ?? 0);
+            j.WriteNumber("sampler_gaps", cpus?.Gaps.Count ?? 0);
+            j.WriteNumber("findings", findings.Count);
             j.WriteEndObject();
         }
 
