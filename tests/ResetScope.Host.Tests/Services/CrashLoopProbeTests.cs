@@ -162,6 +162,20 @@ public sealed class CrashLoopProbeTests : IDisposable
     }
 
     [Fact]
+    public void Journal_read_since_a_time_passes_it_in_utc()
+    {
+        string fixture = Path.Combine(s_journal, "ecs-crashloop.short-iso.txt");
+        string argsFile = Path.Combine(_root, "args");
+        string bin = FakeCommand("journalctl", $"printf '%s|' \"$@\" > '{argsFile}'\ncat '{fixture}'");
+
+        CrashLoopReport report = new CrashLoopProbe(FakeProc("systemd"), _root, _root, bin)
+            .ReadRestartLoops(2025, since: new DateTimeOffset(2025, 3, 14, 11, 0, 0, TimeSpan.FromHours(1)));
+
+        File.ReadAllText(argsFile).Should().Be("-o|short-iso|--no-pager|-q|--since|2025-03-14 10:00:00 UTC|SYSLOG_IDENTIFIER=systemd|");
+        report.Units.Should().HaveCount(2);
+    }
+
+    [Fact]
     public void No_log_source_at_all_is_reported()
     {
         CrashLoopReport report = new CrashLoopProbe(FakeProc("process_api"), _root, Path.Combine(_root, "nolog"), pathVariable: string.Empty).ReadRestartLoops();
