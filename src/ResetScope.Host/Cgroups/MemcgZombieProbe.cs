@@ -103,6 +103,18 @@ public sealed class MemcgZombieProbe
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// A probe for the host under <paramref name="sysRoot"/>: v1 memory at fs/cgroup/memory, the unified tree at
+    /// fs/cgroup/unified on hybrid hosts or at fs/cgroup itself on pure-v2 hosts.
+    /// </summary>
+    public static MemcgZombieProbe ForHost(string procRoot = "/proc", string sysRoot = "/sys", TimeProvider? time = null)
+    {
+        string cgroup = Path.Combine(sysRoot, "fs", "cgroup");
+        string v2 = File.Exists(Path.Combine(cgroup, "cgroup.controllers")) ? cgroup : Path.Combine(cgroup, "unified");
+        return new MemcgZombieProbe(procRoot, Path.Combine(cgroup, "memory"), v2, time);
+    }
+
+    /// <summary>True when memory is on a v1 hierarchy: then /proc/cgroups is the kernel's count; otherwise use <see cref="SampleV2"/>.</summary>
     public bool HasV1Memory => Directory.Exists(_v1MemoryRoot) && File.Exists(Path.Combine(_procRoot, "cgroups"));
 
     public bool HasV2 => File.Exists(Path.Combine(_v2Root, "cgroup.stat"));

@@ -8,7 +8,8 @@ namespace ResetScope.Host.Services;
 /// <summary>
 /// One unit's restart loop as seen in "Scheduled restart job, restart counter is at N." lines.
 /// <paramref name="Restarts"/> counts restarts between the first and the last line (counter increments; after a counter
-/// reset the new counter value); <paramref name="RestartsPerHour"/> is that over the time between them.
+/// reset — the unit was started by hand or systemd restarted — the new counter value; a repeated value is a duplicate line
+/// and adds nothing); <paramref name="RestartsPerHour"/> is that over the time between the first and last timestamped line.
 /// </summary>
 public sealed record UnitRestartLoop(
     string Unit,
@@ -106,16 +107,24 @@ public sealed partial class CrashLoopProbe
     }
 
     /// <summary>
-    /// Restart loops from the journal (<c>journalctl -o short-iso</c> for systemd's own messages) when it has entries,
-    /// else from <c>syslog</c>/<c>messages</c> under the log root.
+    /// Restart loops from the journal (<c>journalctl -o short-iso</c> for systemd's own messages, from <paramref name="since"/>
+    /// when given) when it has entries, else from <c>syslog</c>/<c>messages</c> under the log root (whole file; rotated files
+    /// are not read).
     /// </summary>
-    public CrashLoopReport ReadRestartLoops(int? syslogYear = null)
+    public CrashLoopReport ReadRestartLoops(int? syslogYear = null, DateTimeOffset? since = null)
     {
         var problems = new List<string>();
         int year = syslogYear ?? DateTime.UtcNow.Year;
         if (FindOnPath("journalctl") is { } journalctl)
         {
-            CommandResult r = Run(journalctl, ["-o", "short-iso", "--no-pager", "-q", "SYSLOG_IDENTIFIER=systemd"]);
+            List<string> args = ["-o", "short-iso", "--no-pager", "-q"];
+            if (since is { } t)
+            {
+                args.AddRange(["--since", t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC"]);
+            }
+
+            args.Add("SYSLOG_IDENTIFIER=systemd");
+            CommandResult r = Run(journalctl, args);
             string[] lines = r.Stdout.Split('\n');
             if (r.ExitCode == 0 && lines.Any(l => l.Length > 0 && !l.StartsWith("-- ", StringComparison.Ordinal)))
             {

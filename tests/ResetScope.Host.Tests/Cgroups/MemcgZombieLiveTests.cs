@@ -31,6 +31,7 @@ public sealed class MemcgZombieLiveTests
         var made = new List<string>();
         var started = new List<Process>();
         var probe = new MemcgZombieProbe(); // the real /proc and /sys/fs/cgroup/memory
+        using var watcher = new MemcgChurnWatcher(mount);
         try
         {
             MemcgV1Sample before = probe.SampleV1();
@@ -76,6 +77,13 @@ public sealed class MemcgZombieLiveTests
             during.Attribution.Should().ContainSingle(a => a.Path == "" && a.Appeared == N && a.Disappeared == 0);
             result.Growth.Should().Be(N);
             result.Zombies.Should().Be(before.Zombies!.Value + N);
+
+            // Listings before and after cannot see cgroups that came and went in between; the inotify watcher can.
+            result.Attribution.Should().NotContain(a => a.Path == "" && a.Appeared > 0, "every test cgroup is gone again");
+            watcher.WaitForEvents(2 * N, TimeSpan.FromSeconds(30)).Should().BeTrue($"{2 * N} create/remove events expected, saw {watcher.Events}");
+            IReadOnlyList<MemcgAttribution> churn = watcher.Snapshot();
+            _output.WriteLine($"watcher: {watcher.Events} events, {watcher.Errors} errors; {string.Join(", ", churn)}");
+            churn.Should().Contain(new MemcgAttribution("", 2 * N, MemcgAttributionBasis.CreationChurn, N, N));
         }
         finally
         {

@@ -180,6 +180,39 @@ public sealed class MemcgZombieProbeTests : IDisposable
         sample.Problems.Should().ContainSingle(p => p.Contains("memory controller is not enabled", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void ForHost_picks_the_unified_tree_of_hybrid_and_pure_v2_hosts()
+    {
+        string hybrid = Path.Combine(_root, "hybrid");
+        Directory.CreateDirectory(Path.Combine(hybrid, "fs", "cgroup", "unified"));
+        File.WriteAllText(Path.Combine(hybrid, "fs", "cgroup", "unified", "cgroup.stat"), "nr_descendants 0\nnr_dying_descendants 1\n");
+        string pure = Path.Combine(_root, "pure");
+        Directory.CreateDirectory(Path.Combine(pure, "fs", "cgroup"));
+        File.WriteAllText(Path.Combine(pure, "fs", "cgroup", "cgroup.controllers"), "memory\n");
+        File.WriteAllText(Path.Combine(pure, "fs", "cgroup", "cgroup.stat"), "nr_descendants 0\nnr_dying_descendants 2\n");
+
+        MemcgZombieProbe.ForHost(Path.Combine(_root, "proc"), hybrid).SampleV2().Zombies.Should().Be(1);
+        MemcgZombieProbe.ForHost(Path.Combine(_root, "proc"), pure).SampleV2().Zombies.Should().Be(2);
+        MemcgZombieProbe.ForHost(Path.Combine(_root, "proc"), pure).HasV1Memory.Should().BeFalse();
+    }
+
+    [Fact]
+    public void This_machines_unified_tree_reads_and_says_whether_memory_is_on_it()
+    {
+        MemcgZombieProbe probe = MemcgZombieProbe.ForHost();
+        if (!probe.HasV2)
+        {
+            return; // no cgroup v2 mount on this machine: nothing to read
+        }
+
+        MemcgV2Sample sample = probe.SampleV2();
+
+        sample.Stats.Should().NotBeEmpty();
+        sample.Stats[0].Path.Should().BeEmpty("the root comes first");
+        sample.Zombies.Should().NotBeNull();
+        sample.Problems.Any(p => p.Contains("memory controller is not enabled", StringComparison.Ordinal)).Should().Be(!sample.MemoryControllerEnabled);
+    }
+
     [Theory]
     [InlineData("6.18.44-fc-v657", new string[0])]
     [InlineData("5.7.0", new string[0])]
