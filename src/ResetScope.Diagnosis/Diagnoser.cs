@@ -13,6 +13,7 @@ public static class Diagnoser
 {
     private const double BusyPct = 90;
     private const double NearMissMs = 1000;
+    private const double SoftirqWaitMs = 500;
     private const double WatchdogMs = 5000;
 
     private static readonly string[] s_memcgFunctions =
@@ -26,7 +27,7 @@ public static class Diagnoser
         ResetEvent? reset = input.Reset;
         (int? napiCpu, string cpuSource) = NapiCpu(input);
         CpuWindow? window = napiCpu is int c && input.CpuWindows.TryGetValue(c, out CpuWindow? w) ? w : null;
-        ThreadActivity? consumer = window?.Threads.OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
+        ThreadActivity? consumer = window?.Threads.Where(t => !IsSoftirqThread(t.Comm)).OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
         bool memcgHot = consumer?.KernelFunctions.Any(f => s_memcgFunctions.Any(m => f.Function.StartsWith(m, StringComparison.Ordinal))) == true;
 
         Finding? starvation = Starvation(input, reset, napiCpu, cpuSource, window, consumer, memcgHot);
@@ -125,6 +126,37 @@ public static class Diagnoser
 
         if (reset is null)
         {
+            // Softirq work that had to wait on any CPU, NIC queue or not (RPS/RFS steer packets to other CPUs too).
+            foreach (CpuWindow cw in input.CpuWindows.Values.Where(x => x.LongestSoftirqWaitMs >= SoftirqWaitMs).OrderByDescending(x => x.LongestSoftirqWaitMs))
+            {
+                if (input.QueueCpus.Values.Contains(cw.Cpu) && cw.LongestSoftirqWaitMs is >= NearMissMs and < WatchdogMs)
+                {
+                    continue; // reported below as a near miss of that queue
+                }
+
+                ThreadActivity? hog = cw.Threads.Where(t => !IsSoftirqThread(t.Comm)).OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
+                var evidence = new List<Evidence>
+                {
+                    new(cw.Source, $"ksoftirqd/{cw.Cpu} waited {F(cw.LongestSoftirqWaitMs)} ms at once to run ({F(cw.SoftirqThreadWaitMs)} ms in total)"),
+                    new(cw.Source, $"CPU {cw.Cpu}: {F(cw.UserPct)} % user, {F(cw.SysPct)} % sys, {F(cw.SoftPct)} % soft, {F(cw.StealPct)} % steal"),
+                };
+                if (hog is not null)
+                {
+                    evidence.Add(new Evidence(cw.Source, $"{hog.Comm} (pid {hog.Pid}) used {F(hog.UserMs)} ms user + {F(hog.SysMs)} ms sys on CPU {cw.Cpu}"));
+                }
+
+                findings.Add(new Finding(FindingKind.CpuStarvation,
+                    $"CPU {cw.Cpu} kept softirq work waiting {F(cw.LongestSoftirqWaitMs / 1000)} s{(hog is null ? "" : $", held by {hog.Comm}")}",
+                    cw.LongestSoftirqWaitMs >= NearMissMs ? 0.6 : 0.45, evidence,
+                    hog is null
+                        ? $"Find what holds CPU {cw.Cpu} (real-time tasks, long non-preemptible kernel work) and keep it off CPUs that serve network softirqs."
+                        : $"Keep {hog.Comm} (pid {hog.Pid}) off CPU {cw.Cpu} or lower its priority; softirq work there (NAPI, RPS, timers) waits behind it.")
+                {
+                    Cpu = cw.Cpu,
+                    Subject = hog?.Comm,
+                });
+            }
+
             foreach ((int queue, int cpu) in input.QueueCpus.OrderBy(q => q.Key))
             {
                 if (input.CpuWindows.TryGetValue(cpu, out CpuWindow? cw) && cw.LongestSoftirqWaitMs is >= NearMissMs and < WatchdogMs)
@@ -141,6 +173,9 @@ public static class Diagnoser
 
         return findings.OrderByDescending(f => f.Confidence).ToList();
     }
+
+    // The victims, not the consumers: ksoftirqd and threaded-NAPI kthreads.
+    private static bool IsSoftirqThread(string comm) => comm.StartsWith("ksoftirqd/", StringComparison.Ordinal) || comm.StartsWith("napi/", StringComparison.Ordinal);
 
     /// <summary>The NAPI CPU: as printed (2.17's "napi CPU:"), else from the IRQ map for the reset's queue.</summary>
     private static (int? Cpu, string Source) NapiCpu(DiagnosisInput input)

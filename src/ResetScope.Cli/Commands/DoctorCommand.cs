@@ -125,6 +125,7 @@ public static class DoctorCommand
         int cpus = sampler.CpuSlots;
         var threads = new ThreadCpuProbe(proc);
         threads.Scan();
+        var used = new Dictionary<(int Pid, int Tid), ThreadUsage>();
         int count = Math.Max(2, (int)Math.Ceiling(duration.TotalSeconds) + 1);
         var stamps = new long[count];
         var series = new CpuCounters[cpus * count];
@@ -144,6 +145,17 @@ public static class DoctorCommand
                 }
 
                 PerCpuSample s = sampler.Sample();
+                if (i > 0)
+                {
+                    // Threads are swept every sample so that a hog which exits before the window ends still counts.
+                    foreach (ThreadUsage u in threads.Scan())
+                    {
+                        used[(u.Pid, u.Tid)] = used.TryGetValue((u.Pid, u.Tid), out ThreadUsage? prior)
+                            ? u with { UserMs = prior.UserMs + u.UserMs, SysMs = prior.SysMs + u.SysMs }
+                            : u;
+                    }
+                }
+
                 recorder.Next() = s.Timestamp;
                 stamps[i] = (long)(s.Timestamp * (1e9 / System.Diagnostics.Stopwatch.Frequency));
                 for (int cpu = 0; cpu < cpus; cpu++)
@@ -171,13 +183,13 @@ public static class DoctorCommand
             TakeSamples(null);
         }
 
-        List<ThreadUsage> usage = threads.Scan();
+        List<ThreadUsage> usage = [.. used.Values.OrderByDescending(u => u.UserMs + u.SysMs)];
         var windows = new Dictionary<int, CpuWindow>();
         string source = string.Create(CultureInfo.InvariantCulture, $"{count} samples of {proc}, 1 s apart");
         for (int cpu = 0; cpu < cpus; cpu++)
         {
             List<ThreadActivity> here = usage.Where(u => u.Cpu == cpu).Take(5)
-                .Select(u => new ThreadActivity(u.Pid, u.Tid, u.Comm, u.Cgroup, u.UserMs, u.SysMs)
+                .Select(u => new ThreadActivity(u.Pid, u.Tid, Name(u), u.Cgroup, u.UserMs, u.SysMs)
                 {
                     KernelFunctions = threads.KernelFunction(u.Pid, u.Tid) is { } f ? [(f, 1)] : [],
                 }).ToList();
@@ -195,6 +207,11 @@ public static class DoctorCommand
 
         return new CpuSampling(windows, queueCpus, recorder.Gaps);
     }
+
+    // Interpreters and runtimes all look alike by comm: name them by what they run.
+    private static string Name(ThreadUsage u) => u.Comm is "dotnet" or "python3" or "python" or "java" or "node" or "sh" or "bash" or "perl" or "ruby" && u.Command is { } c
+        ? $"{u.Comm} ({c})"
+        : u.Comm;
 
     private sealed record CpuSampling(IReadOnlyDictionary<int, CpuWindow> Windows, IReadOnlyDictionary<int, int> QueueCpus, IReadOnlyList<RecorderGap> Gaps);
 

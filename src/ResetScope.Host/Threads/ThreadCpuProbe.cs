@@ -5,6 +5,9 @@ namespace ResetScope.Host.Threads;
 /// <summary>One thread's CPU use between two scans, on the CPU it last ran on.</summary>
 public sealed record ThreadUsage(int Pid, int Tid, string Comm, int Cpu, double UserMs, double SysMs, string? Cgroup)
 {
+    /// <summary>The process's command line (arguments joined by spaces, cut at 120 characters), when readable.</summary>
+    public string? Command { get; init; }
+
     /// <summary>Hottest kernel functions from /proc/&lt;pid&gt;/task/&lt;tid&gt;/stack samples (root only), most frequent first.</summary>
     public IReadOnlyList<(string Function, int Samples)> KernelFunctions { get; init; } = [];
 }
@@ -44,7 +47,7 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
                 if (_previous.TryGetValue(key, out (ulong User, ulong Sys) before) && (user > before.User || sys > before.Sys))
                 {
                     double ms = 1000.0 / clockTicksPerSecond;
-                    usage.Add(new ThreadUsage(pid, tid, comm, cpu, (user - before.User) * ms, (sys - before.Sys) * ms, ReadCgroup(pidDir)));
+                    usage.Add(new ThreadUsage(pid, tid, comm, cpu, (user - before.User) * ms, (sys - before.Sys) * ms, ReadCgroup(pidDir)) { Command = ReadCommand(pidDir) });
                 }
             }
         }
@@ -145,6 +148,19 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
         }
 
         return false;
+    }
+
+    private static string? ReadCommand(string pidDir)
+    {
+        try
+        {
+            string raw = File.ReadAllText(Path.Combine(pidDir, "cmdline")).Replace('\0', ' ').Trim();
+            return raw.Length == 0 ? null : raw.Length > 120 ? raw[..120] : raw;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string? ReadCgroup(string pidDir)
