@@ -62,7 +62,8 @@ public sealed class PerCpuSample
 public sealed class PerCpuSampler : IDisposable
 {
     private readonly TimeProvider _time;
-    private readonly int[] _napiIndex;
+    private int[] _napiIndex;
+    private int _threadGeneration;
     private long _sequence;
 
     public PerCpuSampler(string procRoot = "/proc", TimeProvider? timeProvider = null)
@@ -76,7 +77,8 @@ public sealed class PerCpuSampler : IDisposable
         Interrupts = new InterruptsProbe(procRoot);
         CpuSlots = Math.Max(Math.Max(Stat.CpuSlots, Softirqs.CpuSlots), Math.Max(Softnet.CpuSlots, Threads.CpuSlots));
         NapiThreads = [.. Threads.Threads.Where(t => t.Kind == SoftirqThreadKind.Napi)];
-        _napiIndex = [.. Enumerable.Range(0, Threads.Threads.Count).Where(i => Threads.Threads[i].Kind == SoftirqThreadKind.Napi)];
+        _napiIndex = [];
+        MapNapiThreads();
         Current = CreateSample();
     }
 
@@ -94,7 +96,11 @@ public sealed class PerCpuSampler : IDisposable
 
     public int CpuSlots { get; }
 
-    /// <summary>NAPI threads known at construction, in the order of <see cref="PerCpuSample.NapiThreads"/>.</summary>
+    /// <summary>
+    /// NAPI threads known at construction, in the order of <see cref="PerCpuSample.NapiThreads"/>. After
+    /// <see cref="SoftirqThreadProbe.Refresh"/> they are matched again by pid (allocates once); one that is gone reads
+    /// invalid, and NAPI threads that appeared later are in <see cref="Threads"/> but not in the sample.
+    /// </summary>
     public IReadOnlyList<SoftirqThread> NapiThreads { get; }
 
     /// <summary>The sampler's own sample, filled by <see cref="Sample()"/>.</summary>
@@ -122,6 +128,10 @@ public sealed class PerCpuSampler : IDisposable
         Softnet.Sample();
         Psi.Sample();
         Threads.Sample();
+        if (Threads.Generation != _threadGeneration)
+        {
+            MapNapiThreads();
+        }
 
         destination.Total = Stat.Total;
         CopyInto(Stat.Cpus, destination.Cpu);
@@ -151,7 +161,8 @@ public sealed class PerCpuSampler : IDisposable
         ReadOnlySpan<SchedStat> stats = Threads.Stats;
         for (int i = 0; i < destination.NapiThreads.Length; i++)
         {
-            destination.NapiThreads[i] = i < _napiIndex.Length && _napiIndex[i] < stats.Length ? stats[_napiIndex[i]] : default;
+            int j = i < _napiIndex.Length ? _napiIndex[i] : -1;
+            destination.NapiThreads[i] = (uint)j < (uint)stats.Length ? stats[j] : default;
         }
     }
 
@@ -166,6 +177,27 @@ public sealed class PerCpuSampler : IDisposable
         Psi.Dispose();
         Threads.Dispose();
         Interrupts.Dispose();
+    }
+
+    private void MapNapiThreads()
+    {
+        _threadGeneration = Threads.Generation;
+        IReadOnlyList<SoftirqThread> now = Threads.Threads;
+        int[] map = new int[NapiThreads.Count];
+        for (int i = 0; i < map.Length; i++)
+        {
+            map[i] = -1;
+            for (int j = 0; j < now.Count; j++)
+            {
+                if (now[j].Kind == SoftirqThreadKind.Napi && now[j].Pid == NapiThreads[i].Pid)
+                {
+                    map[i] = j;
+                    break;
+                }
+            }
+        }
+
+        _napiIndex = map;
     }
 
     private static void CopyInto<T>(ReadOnlySpan<T> source, Span<T> destination)

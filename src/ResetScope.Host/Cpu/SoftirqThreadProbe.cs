@@ -55,6 +55,9 @@ public sealed class SoftirqThreadProbe : IDisposable
     /// <summary>Schedstat of <see cref="Threads"/>[i] from the last sample.</summary>
     public ReadOnlySpan<SchedStat> Stats => _stats;
 
+    /// <summary>Increments on every <see cref="Refresh"/> (the thread list and its indices change then).</summary>
+    public int Generation { get; private set; }
+
     /// <summary>Highest ksoftirqd CPU + 1.</summary>
     public int CpuSlots => _ksoftirqdIndexByCpu.Length;
 
@@ -103,6 +106,7 @@ public sealed class SoftirqThreadProbe : IDisposable
     /// <summary>Rescans <c>/proc/*/comm</c> and reopens the schedstat files, then samples once.</summary>
     public void Refresh()
     {
+        Generation++;
         foreach (ProcFile? f in _files)
         {
             f?.Dispose();

@@ -76,4 +76,30 @@ public class LiveProcTests
         sampler.Interrupts.Irqs.Should().NotBeEmpty();
         _output.WriteLine($"cpus={statCpus} irqs={sampler.Interrupts.Irqs.Count} nicQueues={sampler.Interrupts.NicQueues.Count} threads={sampler.Threads.Threads.Count} psi={sampler.Psi.Available}");
     }
+
+    [Fact]
+    public void Real_proc_steady_state_cycles_allocate_zero_bytes()
+    {
+        if (!File.Exists("/proc/stat"))
+        {
+            _output.WriteLine("skipped: /proc/stat is absent (not Linux), nothing to sample");
+            return;
+        }
+
+        using var sampler = new PerCpuSampler();
+        PerCpuSample slot = sampler.CreateSample();
+        for (int i = 0; i < 50; i++)
+        {
+            sampler.Sample(slot);
+        }
+
+        const int Cycles = 200;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Cycles; i++)
+        {
+            sampler.Sample(slot);
+        }
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0, "kept-open fds re-read at offset 0 into reused buffers");
+    }
 }

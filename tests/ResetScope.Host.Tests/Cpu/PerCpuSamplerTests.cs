@@ -58,6 +58,24 @@ public class PerCpuSamplerTests
     }
 
     [Fact]
+    public void After_a_thread_rescan_napi_threads_are_matched_again_by_pid()
+    {
+        using CpuFixture f = CpuFixture.Copy("host4");
+        using var sampler = new PerCpuSampler(f.Root, new ManualTimeProvider());
+
+        f.Write("903/comm", "napi/eth0-8190\n"); // sorts before the known ones, shifting their indices
+        f.Write("903/schedstat", "1 2 3\n");
+        f.Delete("902/comm");
+        sampler.Threads.Refresh();
+        PerCpuSample s = sampler.Sample();
+
+        s.NapiThreads.Should().HaveCount(3);
+        s.NapiThreads[0].Should().Be(new SchedStat { OnCpuNs = 7000, RunQueueWaitNs = 8000, Timeslices = 9, Valid = true });
+        s.NapiThreads[1].Valid.Should().BeFalse("pid 902 is gone after the rescan");
+        s.NapiThreads[2].Valid.Should().BeFalse();
+    }
+
+    [Fact]
     public void Without_psi_the_sample_says_unavailable()
     {
         using CpuFixture f = CpuFixture.Copy("host4");
