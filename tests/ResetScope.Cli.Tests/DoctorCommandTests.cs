@@ -35,14 +35,13 @@ public sealed class DoctorCommandTests : IDisposable
     [Fact]
     public void Reports_the_host_its_ENA_interface_and_what_it_cannot_read()
     {
-        (int exit, string output, _) = TestConsole.Run("doctor", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"), "--kmsg", Path.Combine(_root, "no-kmsg"));
+        (int exit, string output, _) = TestConsole.Run("doctor", "--sample", "0", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"), "--kmsg", Path.Combine(_root, "no-kmsg"));
 
         exit.Should().Be(0);
         output.Should().StartWith("resetscope doctor · kernel 5.4.0-1045-aws · 2 CPUs · up 2.0 h\n");
         output.Should().Contain($"  kernel log      not readable: {Path.Combine(_root, "no-kmsg")}: ");
         output.Should().Contain("  interface       eth0: ena 2.11.0g at 0000:20:03.0, 4 Tx queue(s)\n");
         output.Should().Contain("ENA interfaces: eth0.\n");
-        output.Should().Contain("Not in this build yet: per-core sampling");
         output.Should().Contain("Findings: none");
     }
 
@@ -64,7 +63,7 @@ public sealed class DoctorCommandTests : IDisposable
 
         Write("log/syslog", syslog.ToString());
 
-        (int exit, string output, _) = TestConsole.Run("doctor", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"),
+        (int exit, string output, _) = TestConsole.Run("doctor", "--sample", "0", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"),
             "--kmsg", Path.Combine(_root, "no-kmsg"), "--log-root", Path.Combine(_root, "log"));
 
         exit.Should().Be(0);
@@ -77,7 +76,7 @@ public sealed class DoctorCommandTests : IDisposable
     [Fact]
     public void Json_is_one_object()
     {
-        (int exit, string output, _) = TestConsole.Run("doctor", "--json", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"));
+        (int exit, string output, _) = TestConsole.Run("doctor", "--sample", "0", "--json", "--proc-root", Path.Combine(_root, "proc"), "--sys-root", Path.Combine(_root, "sys"));
 
         exit.Should().Be(0);
         using var doc = System.Text.Json.JsonDocument.Parse(output);
@@ -88,7 +87,7 @@ public sealed class DoctorCommandTests : IDisposable
     [Fact]
     public void A_missing_proc_root_is_one_line_and_exit_2()
     {
-        (int exit, _, string error) = TestConsole.Run("doctor", "--proc-root", Path.Combine(_root, "nope"));
+        (int exit, _, string error) = TestConsole.Run("doctor", "--sample", "0", "--proc-root", Path.Combine(_root, "nope"));
 
         exit.Should().Be(2);
         error.Should().Be($"resetscope: {Path.Combine(_root, "nope")}: no such directory; --proc-root must point at a procfs tree\n");

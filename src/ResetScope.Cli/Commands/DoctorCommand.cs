@@ -45,7 +45,18 @@ public static class DoctorCommand
             HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(kmsg)!);
             KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!);
             TimeSpan duration = ParseSampleDuration(parse.GetValue(sample)!);
-            CpuSampling? cpus = duration > TimeSpan.Zero ? SampleCpus(proc, duration, console) : null;
+            CpuSampling? cpus = null;
+            if (duration > TimeSpan.Zero)
+            {
+                try
+                {
+                    cpus = SampleCpus(proc, duration, console);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+                {
+                    console.Error.WriteLine($"resetscope: doctor: CPUs not sampled: {e.Message}");
+                }
+            }
             IReadOnlyList<Finding> findings = Findings(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot), facts, log, cpus);
             if (parse.GetValue(json))
             {
