@@ -159,13 +159,22 @@ public static class Diagnoser
 
             foreach ((int queue, int cpu) in input.QueueCpus.OrderBy(q => q.Key))
             {
-                if (input.CpuWindows.TryGetValue(cpu, out CpuWindow? cw) && cw.LongestSoftirqWaitMs is >= NearMissMs and < WatchdogMs)
+                if (input.CpuWindows.TryGetValue(cpu, out CpuWindow? cw) && cw.LongestSoftirqWaitMs is >= NearMissMs and < WatchdogMs
+                    && !findings.Any(f => f.Kind == FindingKind.NearMiss && f.Cpu == cpu))
                 {
-                    findings.Add(new Finding(FindingKind.NearMiss, $"near miss: queue {queue}'s NAPI on CPU {cpu} waited {F(cw.LongestSoftirqWaitMs / 1000)} s (a reset needs 5 s)", 0.6,
-                        [new Evidence(cw.Source, $"softirq thread run-queue wait {F(cw.LongestSoftirqWaitMs)} ms at once, {F(cw.SoftirqThreadWaitMs)} ms in total")],
-                        $"Whatever held CPU {cpu} came within {F((WatchdogMs - cw.LongestSoftirqWaitMs) / 1000)} s of resetting the NIC; see the CPU's top threads.")
+                    ThreadActivity? hog = cw.Threads.Where(t => !IsSoftirqThread(t.Comm)).OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
+                    var evidence = new List<Evidence> { new(cw.Source, $"ksoftirqd/{cpu} waited {F(cw.LongestSoftirqWaitMs)} ms at once, {F(cw.SoftirqThreadWaitMs)} ms in total") };
+                    if (hog is not null)
+                    {
+                        evidence.Add(new Evidence(cw.Source, $"{hog.Comm} (pid {hog.Pid}) used {F(hog.UserMs)} ms user + {F(hog.SysMs)} ms sys on CPU {cpu}"));
+                    }
+
+                    findings.Add(new Finding(FindingKind.NearMiss, $"near miss: queue {queue}'s NAPI on CPU {cpu} waited {F(cw.LongestSoftirqWaitMs / 1000)} s (a reset needs 5 s){(hog is null ? "" : $", held by {hog.Comm}")}", 0.6,
+                        evidence,
+                        $"Whatever held CPU {cpu} came within {F((WatchdogMs - cw.LongestSoftirqWaitMs) / 1000)} s of resetting the NIC{(hog is null ? "; see the CPU's top threads" : $": keep {hog.Comm} off it")}.")
                     {
                         Cpu = cpu,
+                        Subject = hog?.Comm,
                     });
                 }
             }

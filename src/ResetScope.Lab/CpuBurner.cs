@@ -64,6 +64,9 @@ public static partial class CpuBurner
         }
     }
 
+    /// <summary>Pins the calling thread to <paramref name="cpu"/> (sched_setaffinity on the thread).</summary>
+    public static void PinCurrentThread(int cpu) => Pin(cpu);
+
     private static unsafe void Pin(int cpu)
     {
         ulong* mask = stackalloc ulong[16];

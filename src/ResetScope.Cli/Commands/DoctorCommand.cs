@@ -136,7 +136,7 @@ public static class DoctorCommand
         int cpus = sampler.CpuSlots;
         var threads = new ThreadCpuProbe(proc);
         threads.Scan();
-        var used = new Dictionary<(int Pid, int Tid), ThreadUsage>();
+        var used = new Dictionary<(int Pid, int Tid, int Cpu), ThreadUsage>();
         int count = Math.Max(2, (int)Math.Ceiling(duration.TotalSeconds) + 1);
         var stamps = new long[count];
         var series = new CpuCounters[cpus * count];
@@ -158,10 +158,11 @@ public static class DoctorCommand
                 PerCpuSample s = sampler.Sample();
                 if (i > 0)
                 {
-                    // Threads are swept every sample so that a hog which exits before the window ends still counts.
+                    // Threads are swept every sample so that a hog which exits before the window ends still counts,
+                    // and each second's use is charged to the CPU the thread was on then.
                     foreach (ThreadUsage u in threads.Scan())
                     {
-                        used[(u.Pid, u.Tid)] = used.TryGetValue((u.Pid, u.Tid), out ThreadUsage? prior)
+                        used[(u.Pid, u.Tid, u.Cpu)] = used.TryGetValue((u.Pid, u.Tid, u.Cpu), out ThreadUsage? prior)
                             ? u with { UserMs = prior.UserMs + u.UserMs, SysMs = prior.SysMs + u.SysMs }
                             : u;
                     }
@@ -394,6 +395,31 @@ public static class DoctorCommand
             using (var j = new Utf8JsonWriter(buffer))
             {
                 EventJson.Write(j, e);
+            }
+
+            w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            w.Write('\n');
+        }
+
+        foreach (CpuWindow c in cpus?.Windows.Values.OrderBy(x => x.Cpu) ?? Enumerable.Empty<CpuWindow>())
+        {
+            buffer.SetLength(0);
+            using (var j = new Utf8JsonWriter(buffer))
+            {
+                j.WriteStartObject();
+                j.WriteString("kind", "cpu");
+                j.WriteNumber("cpu", c.Cpu);
+                j.WriteNumber("seconds", Math.Round(c.Seconds, 3));
+                j.WriteNumber("user_pct", Math.Round(c.UserPct, 2));
+                j.WriteNumber("sys_pct", Math.Round(c.SysPct, 2));
+                j.WriteNumber("irq_pct", Math.Round(c.IrqPct, 2));
+                j.WriteNumber("soft_pct", Math.Round(c.SoftPct, 2));
+                j.WriteNumber("steal_pct", Math.Round(c.StealPct, 2));
+                j.WriteNumber("idle_pct", Math.Round(c.IdlePct, 2));
+                j.WriteNumber("softirq_wait_ms", Math.Round(c.SoftirqThreadWaitMs, 1));
+                j.WriteNumber("longest_softirq_wait_ms", Math.Round(c.LongestSoftirqWaitMs, 1));
+                j.WriteString("top_thread", c.Threads.Count > 0 ? c.Threads[0].Comm : null);
+                j.WriteEndObject();
             }
 
             w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
