@@ -63,7 +63,7 @@ public static class Diagnoser
             double confidence = 0.6 + (memcgHot ? 0.25 : 0) + (leaker is not null ? 0.1 : 0);
             string who = leaker?.Unit ?? top?.Where ?? "an unknown creator";
             findings.Add(new Finding(FindingKind.ZombieMemcgs, $"{z.Zombies} zombie memory cgroups, leaked by {who}", Math.Min(confidence, 0.97), evidence,
-                $"Stop what keeps creating cgroups ({who}); release the zombies with `sync; echo 1 > /proc/sys/vm/drop_caches` or a reboot.{KernelNote(input.KernelRelease)}")
+                $"Stop what keeps creating cgroups ({who}); release the zombies with `sync; echo 1 > /proc/sys/vm/drop_caches` or a reboot.{KernelNote(input.KernelRelease, z.KernelCount)}")
             {
                 Subject = who,
             });
@@ -254,20 +254,9 @@ public static class Diagnoser
         };
     }
 
-    private static string KernelNote(string? release)
+    private static string KernelNote(string? release, long memcgs)
     {
-        if (release is null)
-        {
-            return "";
-        }
-
-        string[] p = release.Split('.', '-');
-        if (p.Length >= 2 && int.TryParse(p[0], NumberStyles.None, CultureInfo.InvariantCulture, out int major)
-            && int.TryParse(p[1], NumberStyles.None, CultureInfo.InvariantCulture, out int minor) && major * 100 + minor < 507)
-        {
-            return $" Kernel {release} (< 5.7) walks every memcg to read memory.numa_stat, so each zombie costs CPU on every stats read.";
-        }
-
-        return "";
+        var notes = ResetScope.Host.Cgroups.KernelMemcgRisks.For(release, memcgs);
+        return notes.Count == 0 ? "" : " " + string.Join(" ", notes.Select(n => n.Text));
     }
 }

@@ -70,7 +70,7 @@ public sealed class DoctorCommandTests : IDisposable
         output.Should().Contain("Findings (most likely first):\n  1. 68440 zombie memory cgroups, leaked by ecs.service  [zombie-memcgs, confidence 0.70]\n");
         output.Should().Contain("  2. ecs.service is crash-looping (");
         output.Should().Contain("68680 memcgs known to the kernel vs 240 live directories: 68440 dying (zombie)");
-        output.Should().Contain("Kernel 5.4.0-1045-aws (< 5.7) walks every memcg");
+        output.Should().Contain("kernel 5.4.0-1045-aws < 5.7: reading v1 memory.numa_stat walks every memcg");
     }
 
     [Fact]
