@@ -27,7 +27,7 @@ public static class Diagnoser
         ResetEvent? reset = input.Reset;
         (int? napiCpu, string cpuSource) = NapiCpu(input);
         CpuWindow? window = napiCpu is int c && input.CpuWindows.TryGetValue(c, out CpuWindow? w) ? w : null;
-        ThreadActivity? consumer = window?.Threads.Where(t => !IsSoftirqThread(t.Comm)).OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
+        ThreadActivity? consumer = window is null ? null : Holder(window);
         bool memcgHot = consumer?.KernelFunctions.Any(f => s_memcgFunctions.Any(m => f.Function.StartsWith(m, StringComparison.Ordinal))) == true;
 
         Finding? starvation = Starvation(input, reset, napiCpu, cpuSource, window, consumer, memcgHot);
@@ -134,7 +134,7 @@ public static class Diagnoser
                     continue; // reported below as a near miss of that queue
                 }
 
-                ThreadActivity? hog = cw.Threads.Where(t => !IsSoftirqThread(t.Comm)).OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
+                ThreadActivity? hog = Holder(cw);
                 var evidence = new List<Evidence>
                 {
                     new(cw.Source, $"ksoftirqd/{cw.Cpu} waited {F(cw.LongestSoftirqWaitMs)} ms at once to run ({F(cw.SoftirqThreadWaitMs)} ms in total)"),
@@ -162,7 +162,7 @@ public static class Diagnoser
                 if (input.CpuWindows.TryGetValue(cpu, out CpuWindow? cw) && cw.LongestSoftirqWaitMs is >= NearMissMs and < WatchdogMs
                     && !findings.Any(f => f.Kind == FindingKind.NearMiss && f.Cpu == cpu))
                 {
-                    ThreadActivity? hog = cw.Threads.Where(t => !IsSoftirqThread(t.Comm)).OrderByDescending(t => t.SysMs + t.UserMs).FirstOrDefault();
+                    ThreadActivity? hog = Holder(cw);
                     var evidence = new List<Evidence> { new(cw.Source, $"ksoftirqd/{cpu} waited {F(cw.LongestSoftirqWaitMs)} ms at once, {F(cw.SoftirqThreadWaitMs)} ms in total") };
                     if (hog is not null)
                     {
@@ -183,8 +183,11 @@ public static class Diagnoser
         return findings.OrderByDescending(f => f.Confidence).ToList();
     }
 
-    // The victims, not the consumers: ksoftirqd and threaded-NAPI kthreads.
-    private static bool IsSoftirqThread(string comm) => comm.StartsWith("ksoftirqd/", StringComparison.Ordinal) || comm.StartsWith("napi/", StringComparison.Ordinal);
+    /// <summary>The thread that used the CPU most in the window — never ksoftirqd or a NAPI thread, which are the victims.</summary>
+    private static ThreadActivity? Holder(CpuWindow w) => w.Threads
+        .Where(t => !t.Comm.StartsWith("ksoftirqd/", StringComparison.Ordinal) && !t.Comm.StartsWith("napi/", StringComparison.Ordinal))
+        .OrderByDescending(t => t.SysMs + t.UserMs)
+        .FirstOrDefault();
 
     /// <summary>The NAPI CPU: as printed (2.17's "napi CPU:"), else from the IRQ map for the reset's queue.</summary>
     private static (int? Cpu, string Source) NapiCpu(DiagnosisInput input)
