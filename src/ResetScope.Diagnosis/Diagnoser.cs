@@ -186,7 +186,7 @@ public static class Diagnoser
     /// <summary>The thread that used the CPU most in the window — never ksoftirqd or a NAPI thread, which are the victims.</summary>
     private static ThreadActivity? Holder(CpuWindow w) => w.Threads
         .Where(t => !t.Comm.StartsWith("ksoftirqd/", StringComparison.Ordinal) && !t.Comm.StartsWith("napi/", StringComparison.Ordinal))
-        .OrderByDescending(t => t.SysMs + t.UserMs)
+        .OrderByDescending(t => t.Blame ?? t.SysMs + t.UserMs)
         .FirstOrDefault();
 
     /// <summary>The NAPI CPU: as printed (2.17's "napi CPU:"), else from the IRQ map for the reset's queue.</summary>

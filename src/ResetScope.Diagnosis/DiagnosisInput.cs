@@ -5,6 +5,12 @@ namespace ResetScope.Diagnosis;
 /// <summary>What one thread did on a CPU during a window (from /proc/&lt;pid&gt;/task/&lt;tid&gt;/stat deltas and stack samples).</summary>
 public sealed record ThreadActivity(int Pid, int Tid, string Comm, string? Unit, double UserMs, double SysMs)
 {
+    /// <summary>
+    /// How much this thread is to blame for the CPU's softirq waits: by default its CPU time; a sampler that knows
+    /// when the waits happened weights each interval's use by the wait in it.
+    /// </summary>
+    public double? Blame { get; init; }
+
     /// <summary>Hottest kernel functions from stack samples, most frequent first.</summary>
     public IReadOnlyList<(string Function, int Samples)> KernelFunctions { get; init; } = [];
 }

@@ -12,7 +12,7 @@ public static class GoldenFile
 {
     public static void AssertMatches(string actual, string name, [CallerFilePath] string callerFile = "")
     {
-        string directory = Path.Combine(Path.GetDirectoryName(callerFile)!, "golden");
+        string directory = Path.Combine(Path.GetDirectoryName(SourcePath(callerFile))!, "golden");
         string expectedPath = Path.Combine(directory, name);
         string receivedPath = expectedPath + ".received";
         actual = Normalize(actual);
@@ -44,6 +44,28 @@ public static class GoldenFile
 
         File.WriteAllText(receivedPath, actual);
         throw new XunitException($"output differs from {expectedPath} at {FirstDifference(expected, actual)}; wrote {receivedPath}");
+    }
+
+    /// <summary>
+    /// CI builds map source paths to "/_/" (deterministic builds); map them back to the checkout, found by walking
+    /// up from the test's output directory to the solution file.
+    /// </summary>
+    private static string SourcePath(string callerFile)
+    {
+        if (!callerFile.StartsWith("/_/", StringComparison.Ordinal))
+        {
+            return callerFile;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "ResetScope.slnx")))
+            {
+                return Path.Combine(dir.FullName, callerFile[3..]);
+            }
+        }
+
+        return callerFile;
     }
 
     private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal);

@@ -137,6 +137,7 @@ public static class DoctorCommand
         var threads = new ThreadCpuProbe(proc);
         threads.Scan();
         var used = new Dictionary<(int Pid, int Tid, int Cpu), ThreadUsage>();
+        var blame = new Dictionary<(int Pid, int Tid, int Cpu), double>();
         int count = Math.Max(2, (int)Math.Ceiling(duration.TotalSeconds) + 1);
         var stamps = new long[count];
         var series = new CpuCounters[cpus * count];
@@ -162,6 +163,13 @@ public static class DoctorCommand
                     // and each second's use is charged to the CPU the thread was on then.
                     foreach (ThreadUsage u in threads.Scan())
                     {
+                        // Blame: this second's use weighted by how long that CPU's ksoftirqd waited in it.
+                        if ((uint)u.Cpu < (uint)cpus)
+                        {
+                            double waitedMs = ((long)s.Ksoftirqd[u.Cpu].RunQueueWaitNs - (long)series[u.Cpu * count + i - 1].SoftirqThreadWaitNs) / 1e6;
+                            blame[(u.Pid, u.Tid, u.Cpu)] = blame.GetValueOrDefault((u.Pid, u.Tid, u.Cpu)) + (u.UserMs + u.SysMs) * Math.Max(0, waitedMs);
+                        }
+
                         used[(u.Pid, u.Tid, u.Cpu)] = used.TryGetValue((u.Pid, u.Tid, u.Cpu), out ThreadUsage? prior)
                             ? u with { UserMs = prior.UserMs + u.UserMs, SysMs = prior.SysMs + u.SysMs }
                             : u;
@@ -200,9 +208,13 @@ public static class DoctorCommand
         string source = string.Create(CultureInfo.InvariantCulture, $"{count} samples of {proc}, 1 s apart");
         for (int cpu = 0; cpu < cpus; cpu++)
         {
-            List<ThreadActivity> here = usage.Where(u => u.Cpu == cpu).Take(5)
+            List<ThreadActivity> here = usage.Where(u => u.Cpu == cpu)
+                .OrderByDescending(u => blame.GetValueOrDefault((u.Pid, u.Tid, u.Cpu)))
+                .ThenByDescending(u => u.UserMs + u.SysMs)
+                .Take(5)
                 .Select(u => new ThreadActivity(u.Pid, u.Tid, Name(u), u.Cgroup, u.UserMs, u.SysMs)
                 {
+                    Blame = blame.TryGetValue((u.Pid, u.Tid, u.Cpu), out double b) && b > 0 ? b : null,
                     KernelFunctions = threads.KernelFunction(u.Pid, u.Tid) is { } f ? [(f, 1)] : [],
                 }).ToList();
             windows[cpu] = CpuWindowBuilder.Build(cpu, stamps, series.AsSpan(cpu * count, count), here, source);
