@@ -6,6 +6,7 @@ using ResetScope.Diagnosis;
 using ResetScope.Host;
 using ResetScope.Host.Cgroups;
 using ResetScope.Host.Cpu;
+using ResetScope.Host.Nic;
 using ResetScope.Host.Recorder;
 using ResetScope.Host.Services;
 using ResetScope.Host.Threads;
@@ -64,7 +65,7 @@ public static class DoctorCommand
             }
             else
             {
-                WriteHuman(console.Out, facts, log, findings, cpus);
+                WriteHuman(console.Out, facts, log, findings, cpus, new NicSysfsProbe(parse.GetValue(sysRoot)!));
             }
 
             return ExitCodes.Ok;
@@ -272,7 +273,7 @@ public static class DoctorCommand
         return Diagnoser.Diagnose(input);
     }
 
-    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus)
+    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, NicSysfsProbe nics)
     {
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
@@ -283,7 +284,9 @@ public static class DoctorCommand
         {
             string driver = nic.Driver is null ? "no driver (virtual)" : nic.Driver + (nic.DriverVersion is { } v ? $" {v}" : "");
             string bus = nic.BusId is null ? "" : $" at {nic.BusId}";
-            w.WriteLine($"  interface       {nic.Name}: {driver}{bus}, {nic.TxQueues} Tx queue(s)");
+            NicQueueState q = nics.Read(nic.Name);
+            string counters = q.CarrierChanges is long cc ? $"; netdev watchdog timeouts {q.TxTimeoutTotal}, carrier changes {cc}" : "";
+            w.WriteLine($"  interface       {nic.Name}: {driver}{bus}, {nic.TxQueues} Tx queue(s){counters}");
         }
 
         string cg = (f.CgroupV1Memory, f.CgroupV2) switch
@@ -294,6 +297,12 @@ public static class DoctorCommand
             _ => "none found",
         };
         w.WriteLine($"  memory cgroups  {cg}");
+        IReadOnlyList<int> banned = nics.IrqbalanceBannedCpus();
+        if (banned.Count > 0)
+        {
+            w.WriteLine($"  irqbalance      keeps IRQs off CPU(s) {string.Join(",", banned)}");
+        }
+
         w.WriteLine($"  privileges      {(f.IsRoot ? "root" : "unprivileged: kernel stacks and /dev/kmsg need root or CAP_SYSLOG/CAP_SYS_PTRACE")}");
         List<NetInterface> ena = f.Interfaces.Where(n => n.Driver == "ena").ToList();
         w.WriteLine();
