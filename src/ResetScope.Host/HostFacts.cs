@@ -14,17 +14,14 @@ public sealed record HostFacts
     public IReadOnlyList<NetInterface> Interfaces { get; init; } = [];
     public bool CgroupV1Memory { get; init; }
     public bool CgroupV2 { get; init; }
-    public bool KernelLogReadable { get; init; }
-    public string? KernelLogProblem { get; init; }
     public bool IsRoot { get; init; }
 
     /// <summary>
     /// Reads the facts from <paramref name="procRoot"/> and <paramref name="sysRoot"/> (normally /proc and /sys).
     /// Missing files are facts too: they leave the field empty instead of failing.
     /// </summary>
-    public static HostFacts Read(string procRoot = "/proc", string sysRoot = "/sys", string kmsgPath = "/dev/kmsg")
+    public static HostFacts Read(string procRoot = "/proc", string sysRoot = "/sys")
     {
-        (bool kmsgOk, string? kmsgProblem) = ProbeKmsg(kmsgPath);
         return new HostFacts
         {
             KernelRelease = ReadLine(Path.Combine(procRoot, "sys/kernel/osrelease")),
@@ -34,8 +31,6 @@ public sealed record HostFacts
             Interfaces = ReadInterfaces(Path.Combine(sysRoot, "class/net"), Path.Combine(sysRoot, "module")),
             CgroupV1Memory = Directory.Exists(Path.Combine(sysRoot, "fs/cgroup/memory")),
             CgroupV2 = File.Exists(Path.Combine(sysRoot, "fs/cgroup/cgroup.controllers")) || File.Exists(Path.Combine(sysRoot, "fs/cgroup/unified/cgroup.controllers")),
-            KernelLogReadable = kmsgOk,
-            KernelLogProblem = kmsgProblem,
             IsRoot = Environment.UserName == "root",
         };
     }
@@ -106,22 +101,5 @@ public sealed record HostFacts
         }
 
         return list;
-    }
-
-    private static (bool Ok, string? Problem) ProbeKmsg(string path)
-    {
-        try
-        {
-            using var stream = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite, Options = FileOptions.None, BufferSize = 0 });
-            return (true, null);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return (false, $"{path}: permission denied (run as root or with CAP_SYSLOG)");
-        }
-        catch (Exception e) when (e is IOException)
-        {
-            return (false, $"{path}: {e.Message}");
-        }
     }
 }

@@ -212,7 +212,6 @@ public sealed partial class EnaAdapter
         }
 
         uint r = (uint)reason;
-        long started = _k.NowNs;
         _dev.WriteDevCtl(Registers.DevCtlDevReset | ((r & 0xF) << 28) | (((r >> 4) & 0xF) << 24));
         if (await WaitForResetStateAsync(timeout100Ms, Registers.DevStsResetInProgress).ConfigureAwait(false) != 0)
         {
@@ -232,7 +231,6 @@ public sealed partial class EnaAdapter
             e.DeviceInternalNs = _dev.LastInternalResetNs;
         }
 
-        _ = started;
         return 0;
     }
 
