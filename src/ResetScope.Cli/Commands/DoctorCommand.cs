@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ResetScope.Cli.Rendering;
 using ResetScope.Core;
 using ResetScope.Diagnosis;
 using ResetScope.Host;
@@ -43,7 +44,7 @@ public static class DoctorCommand
                 throw new UserFacingException($"{proc}: no such directory; --proc-root must point at a procfs tree");
             }
 
-            HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(kmsg)!);
+            HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!);
             KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!);
             TimeSpan duration = ParseSampleDuration(parse.GetValue(sample)!);
             CpuSampling? cpus = null;
@@ -365,8 +366,8 @@ public static class DoctorCommand
 
     private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus)
     {
-        using var buffer = new MemoryStream();
-        using (var j = new Utf8JsonWriter(buffer))
+        using var lines = new JsonLines(w);
+        lines.Write(j =>
         {
             j.WriteStartObject();
             j.WriteString("kind", "host");
@@ -406,26 +407,18 @@ public static class DoctorCommand
             j.WriteNumber("sampler_gaps", cpus?.Gaps.Count ?? 0);
             j.WriteNumber("findings", findings.Count);
             j.WriteEndObject();
-        }
-
-        w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-        w.Write('\n');
+        });
         foreach (ResetEvent e in log.Resets)
         {
-            buffer.SetLength(0);
-            using (var j = new Utf8JsonWriter(buffer))
+            lines.Write(j =>
             {
                 EventJson.Write(j, e);
-            }
-
-            w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            w.Write('\n');
+            });
         }
 
         foreach (CpuWindow c in cpus?.Windows.Values.OrderBy(x => x.Cpu) ?? Enumerable.Empty<CpuWindow>())
         {
-            buffer.SetLength(0);
-            using (var j = new Utf8JsonWriter(buffer))
+            lines.Write(j =>
             {
                 j.WriteStartObject();
                 j.WriteString("kind", "cpu");
@@ -441,22 +434,15 @@ public static class DoctorCommand
                 j.WriteNumber("longest_softirq_wait_ms", Math.Round(c.LongestSoftirqWaitMs, 1));
                 j.WriteString("top_thread", c.Threads.Count > 0 ? c.Threads[0].Comm : null);
                 j.WriteEndObject();
-            }
-
-            w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            w.Write('\n');
+            });
         }
 
         foreach (Finding x in findings)
         {
-            buffer.SetLength(0);
-            using (var j = new Utf8JsonWriter(buffer))
+            lines.Write(j =>
             {
                 x.WriteJson(j);
-            }
-
-            w.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            w.Write('\n');
+            });
         }
     }
 }

@@ -24,18 +24,8 @@ public static class SimulationRenderer
     /// <summary><c>--json</c>: kernel records, reset events (ARCHITECTURE.md), counters and impact, one object per line.</summary>
     public static void WriteJson(TextWriter w, SimulationResult r)
     {
-        using var buffer = new MemoryStream();
-        void Line(Action<Utf8JsonWriter> write)
-        {
-            buffer.SetLength(0);
-            using (var jw = new Utf8JsonWriter(buffer))
-            {
-                write(jw);
-            }
-
-            w.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-            w.Write('\n');
-        }
+        using var jsonLines = new JsonLines(w);
+        void Line(Action<Utf8JsonWriter> write) => jsonLines.Write(write);
 
         foreach (KernelRecord rec in r.Records)
         {
