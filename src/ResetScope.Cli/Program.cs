@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ResetScope.Cli.Commands;
+using ResetScope.Host.Recorder;
 
 namespace ResetScope.Cli;
 
@@ -7,11 +8,11 @@ public static class Program
 {
     public static int Main(string[] args) => Run(args, new SystemConsole());
 
-    /// <summary>Parses and runs one command line against <paramref name="console"/>.</summary>
-    public static int Run(string[] args, IConsole console)
+    /// <summary>Parses and runs one command line against <paramref name="console"/>; <paramref name="clock"/> paces sampling (tests move it by hand).</summary>
+    public static int Run(string[] args, IConsole console, IRecorderClock? clock = null)
     {
         var root = new RootCommand("ResetScope: find, explain and reproduce network-driver resets (AWS ENA first).");
-        root.Subcommands.Add(DoctorCommand.Create(console));
+        root.Subcommands.Add(DoctorCommand.Create(console, clock ?? SystemRecorderClock.Instance));
         root.Subcommands.Add(ScanCommand.Create(console));
         root.Subcommands.Add(LabCommand.Create(console));
         root.Subcommands.Add(SimulateCommand.Create(console));

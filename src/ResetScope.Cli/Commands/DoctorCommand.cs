@@ -4,13 +4,13 @@ using System.Text.Json;
 using ResetScope.Cli.Rendering;
 using ResetScope.Core;
 using ResetScope.Diagnosis;
+using ResetScope.Diagnosis.Recording;
 using ResetScope.Host;
 using ResetScope.Host.Cgroups;
 using ResetScope.Host.Cpu;
 using ResetScope.Host.Nic;
 using ResetScope.Host.Recorder;
 using ResetScope.Host.Services;
-using ResetScope.Host.Threads;
 using Spectre.Console;
 using ResetScope.Host.Kmsg;
 using ResetScope.KernelLog;
@@ -24,7 +24,7 @@ namespace ResetScope.Cli.Commands;
 /// </summary>
 public static class DoctorCommand
 {
-    public static Command Create(IConsole console)
+    public static Command Create(IConsole console, IRecorderClock clock)
     {
         var json = new Option<bool>("--json") { Description = "one JSON object with the host facts" };
         var procRoot = new Option<string>("--proc-root") { Description = "where procfs is mounted", DefaultValueFactory = _ => "/proc" };
@@ -52,21 +52,22 @@ public static class DoctorCommand
             {
                 try
                 {
-                    cpus = SampleCpus(proc, duration, console);
+                    cpus = SampleCpus(proc, duration, console, clock);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
                 {
                     console.Error.WriteLine($"resetscope: doctor: CPUs not sampled: {e.Message}");
                 }
             }
-            IReadOnlyList<Finding> findings = Findings(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot), facts, log, cpus);
+            MemcgZombieResult? memcgs = ReadMemcgs(proc, parse.GetValue(sysRoot)!);
+            IReadOnlyList<Finding> findings = Findings(proc, parse.GetValue(logRoot), facts, log, cpus, memcgs);
             if (parse.GetValue(json))
             {
-                WriteJson(console.Out, facts, log, findings, cpus);
+                WriteJson(console.Out, facts, log, findings, cpus, memcgs);
             }
             else
             {
-                WriteHuman(console.Out, facts, log, findings, cpus, new NicSysfsProbe(parse.GetValue(sysRoot)!));
+                WriteHuman(console.Out, facts, log, findings, cpus, memcgs, new NicSysfsProbe(parse.GetValue(sysRoot)!));
             }
 
             return ExitCodes.Ok;
@@ -83,7 +84,7 @@ public static class DoctorCommand
         ulong lost;
         try
         {
-            using var reader = new KmsgReader(DevKmsg.Open(path));
+            using var reader = new KmsgReader(KmsgSource.Open(path));
             records = reader.ReadAll();
             lost = reader.Lost;
         }
@@ -129,64 +130,26 @@ public static class DoctorCommand
     }
 
     /// <summary>
-    /// Samples every CPU once a second for <paramref name="duration"/> (/proc/stat, ksoftirqd run-queue wait) and
-    /// the threads that ran, and returns each CPU's window and the NIC queue → CPU map.
+    /// Runs the flight recorder over every CPU for <paramref name="duration"/> (1 s, 100 ms after a trigger; threads
+    /// swept each second, kernel stacks of the threads on starved CPUs) and returns each CPU's window and the NIC
+    /// queue → CPU map.
     /// </summary>
-    private static CpuSampling SampleCpus(string proc, TimeSpan duration, IConsole console)
+    private static CpuSampling SampleCpus(string proc, TimeSpan duration, IConsole console, IRecorderClock clock)
     {
-        using var sampler = new PerCpuSampler(proc);
-        int cpus = sampler.CpuSlots;
-        var threads = new ThreadCpuProbe(proc);
-        threads.Scan();
-        var used = new Dictionary<(int Pid, int Tid, int Cpu), ThreadUsage>();
-        var blame = new Dictionary<(int Pid, int Tid, int Cpu), double>();
-        int count = Math.Max(2, (int)Math.Ceiling(duration.TotalSeconds) + 1);
-        var stamps = new long[count];
-        var series = new CpuCounters[cpus * count];
-        var recorder = new FlightRecorder<long>(count, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), TimeSpan.Zero, TimeProvider.System);
+        var options = new CpuRecorderOptions { Retention = duration + TimeSpan.FromSeconds(2), FastFor = TimeSpan.FromSeconds(5), FastBursts = 2 + (int)(duration.TotalSeconds / 5) };
+        using var recorder = new CpuRecorder(proc, clock.Time, options);
+        TimeProvider time = clock.Time;
+        long start = time.GetTimestamp();
+        long end = start + (long)(duration.TotalSeconds * time.TimestampFrequency);
 
-        void TakeSamples(Action<int>? progress)
+        void TakeSamples(Action<double>? progress)
         {
-            for (int i = 0; i < count; i++)
+            recorder.Tick();
+            while (time.GetTimestamp() < end)
             {
-                if (i > 0)
-                {
-                    TimeSpan wait = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), recorder.DueAt);
-                    if (wait > TimeSpan.Zero)
-                    {
-                        Thread.Sleep(wait);
-                    }
-                }
-
-                PerCpuSample s = sampler.Sample();
-                if (i > 0)
-                {
-                    // Threads are swept every sample so that a hog which exits before the window ends still counts,
-                    // and each second's use is charged to the CPU the thread was on then.
-                    foreach (ThreadUsage u in threads.Scan())
-                    {
-                        // Blame: this second's use weighted by how long that CPU's ksoftirqd waited in it.
-                        if ((uint)u.Cpu < (uint)cpus)
-                        {
-                            double waitedMs = ((long)s.Ksoftirqd[u.Cpu].RunQueueWaitNs - (long)series[u.Cpu * count + i - 1].SoftirqThreadWaitNs) / 1e6;
-                            blame[(u.Pid, u.Tid, u.Cpu)] = blame.GetValueOrDefault((u.Pid, u.Tid, u.Cpu)) + (u.UserMs + u.SysMs) * Math.Max(0, waitedMs);
-                        }
-
-                        used[(u.Pid, u.Tid, u.Cpu)] = used.TryGetValue((u.Pid, u.Tid, u.Cpu), out ThreadUsage? prior)
-                            ? u with { UserMs = prior.UserMs + u.UserMs, SysMs = prior.SysMs + u.SysMs }
-                            : u;
-                    }
-                }
-
-                recorder.Next() = s.Timestamp;
-                stamps[i] = (long)(s.Timestamp * (1e9 / System.Diagnostics.Stopwatch.Frequency));
-                for (int cpu = 0; cpu < cpus; cpu++)
-                {
-                    CpuTimes t = s.Cpu[cpu];
-                    series[cpu * count + i] = new CpuCounters(t.User, t.Nice, t.System, t.Idle, t.IoWait, t.Irq, t.SoftIrq, t.Steal, s.Ksoftirqd[cpu].RunQueueWaitNs);
-                }
-
-                progress?.Invoke(i + 1);
+                clock.WaitUntil(Math.Min(recorder.DueAt, end));
+                recorder.Tick();
+                progress?.Invoke(Math.Min(1, time.GetElapsedTime(start).TotalSeconds / duration.TotalSeconds));
             }
         }
 
@@ -196,8 +159,8 @@ public static class DoctorCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    ProgressTask task = ctx.AddTask($"sampling {cpus} CPUs", maxValue: count);
-                    TakeSamples(n => task.Value = n);
+                    ProgressTask task = ctx.AddTask($"sampling {recorder.Cpus} CPUs", maxValue: 1);
+                    TakeSamples(f => task.Value = f);
                 });
         }
         else
@@ -205,53 +168,33 @@ public static class DoctorCommand
             TakeSamples(null);
         }
 
-        List<ThreadUsage> usage = [.. used.Values.OrderByDescending(u => u.UserMs + u.SysMs)];
-        var windows = new Dictionary<int, CpuWindow>();
-        string source = string.Create(CultureInfo.InvariantCulture, $"{count} samples of {proc}, 1 s apart");
-        for (int cpu = 0; cpu < cpus; cpu++)
-        {
-            List<ThreadActivity> here = usage.Where(u => u.Cpu == cpu)
-                .OrderByDescending(u => blame.GetValueOrDefault((u.Pid, u.Tid, u.Cpu)))
-                .ThenByDescending(u => u.UserMs + u.SysMs)
-                .Take(5)
-                .Select(u => new ThreadActivity(u.Pid, u.Tid, Name(u), u.Cgroup, u.UserMs, u.SysMs)
-                {
-                    Blame = blame.TryGetValue((u.Pid, u.Tid, u.Cpu), out double b) && b > 0 ? b : null,
-                    KernelFunctions = threads.KernelFunction(u.Pid, u.Tid) is { } f ? [(f, 1)] : [],
-                }).ToList();
-            windows[cpu] = CpuWindowBuilder.Build(cpu, stamps, series.AsSpan(cpu * count, count), here, source);
-        }
-
-        var queueCpus = new Dictionary<int, int>();
-        foreach (NicQueueIrq q in sampler.Interrupts.NicQueues)
-        {
-            if (q.Cpu >= 0 && q.Kind is NicIrqKind.EnaTxRx or NicIrqKind.Mlx5Completion or NicIrqKind.GveNotify or NicIrqKind.VirtioInput)
-            {
-                queueCpus.TryAdd(q.Queue, q.Cpu);
-            }
-        }
-
-        return new CpuSampling(windows, queueCpus, recorder.Gaps);
+        return new CpuSampling(recorder.Windows(start, time.GetTimestamp()), new Dictionary<int, int>(recorder.QueueCpus), [.. recorder.Gaps], recorder.Samples, [.. recorder.Triggers]);
     }
 
-    // Interpreters and runtimes all look alike by comm: name them by what they run.
-    private static string Name(ThreadUsage u) => u.Comm is "dotnet" or "python3" or "python" or "java" or "node" or "sh" or "bash" or "perl" or "ruby" && u.Command is { } c
-        ? $"{u.Comm} ({c})"
-        : u.Comm;
-
-    private sealed record CpuSampling(IReadOnlyDictionary<int, CpuWindow> Windows, IReadOnlyDictionary<int, int> QueueCpus, IReadOnlyList<RecorderGap> Gaps);
+    private sealed record CpuSampling(IReadOnlyDictionary<int, CpuWindow> Windows, IReadOnlyDictionary<int, int> QueueCpus, IReadOnlyList<RecorderGap> Gaps, long Samples, IReadOnlyList<RecorderTrigger> Triggers);
 
     /// <summary>
     /// Findings: the host's state (zombie memcgs and who leaked them, crash-looping units) and, when sampled,
     /// every CPU's window (starvation and its consumer, steal, near misses, IRQ placement), joined with the
     /// latest reset in the kernel log.
     /// </summary>
-    private static IReadOnlyList<Finding> Findings(string proc, string sys, string? logRoot, HostFacts facts, KernelLogSummary log, CpuSampling? cpus)
+    private static MemcgZombieResult? ReadMemcgs(string proc, string sys)
     {
         var memcg = new MemcgZombieProbe(proc, Path.Combine(sys, "fs/cgroup/memory"), Path.Combine(sys, "fs/cgroup/unified"));
-        MemcgZombieResult? z = memcg.HasV1Memory ? MemcgZombieProbe.AnalyzeV1(memcg.SampleV1())
-            : memcg.HasV2 ? MemcgZombieProbe.AnalyzeV2(memcg.SampleV2())
-            : null;
+        try
+        {
+            return memcg.HasV1Memory ? MemcgZombieProbe.AnalyzeV1(memcg.SampleV1())
+                : memcg.HasV2 ? MemcgZombieProbe.AnalyzeV2(memcg.SampleV2())
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static IReadOnlyList<Finding> Findings(string proc, string? logRoot, HostFacts facts, KernelLogSummary log, CpuSampling? cpus, MemcgZombieResult? z)
+    {
 
         // An explicit log root is a fixture or an offline copy: then do not ask this machine's journal.
         CrashLoopProbe loops = logRoot is null ? new CrashLoopProbe(proc) : new CrashLoopProbe(proc, logRoot: logRoot, pathVariable: "");
@@ -274,7 +217,7 @@ public static class DoctorCommand
         return Diagnoser.Diagnose(input);
     }
 
-    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, NicSysfsProbe nics)
+    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, MemcgZombieResult? memcgs, NicSysfsProbe nics)
     {
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
@@ -297,7 +240,10 @@ public static class DoctorCommand
             (false, true) => "v2 hierarchy",
             _ => "none found",
         };
-        w.WriteLine($"  memory cgroups  {cg}");
+        string dying = memcgs is { } m
+            ? string.Create(CultureInfo.InvariantCulture, $": {m.KernelCount} known to the kernel, {m.LiveDirectories} live, {m.Zombies} dying")
+            : "";
+        w.WriteLine($"  memory cgroups  {cg}{dying}");
         IReadOnlyList<int> banned = nics.IrqbalanceBannedCpus();
         if (banned.Count > 0)
         {
@@ -331,8 +277,9 @@ public static class DoctorCommand
         {
             CpuWindow busiest = cpus.Windows.Values.OrderByDescending(x => x.NotIdlePct).First();
             CpuWindow waitiest = cpus.Windows.Values.OrderByDescending(x => x.LongestSoftirqWaitMs).First();
+            string fast = cpus.Triggers.Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $", at 100 ms after {cpus.Triggers.Count} trigger(s) such as {cpus.Triggers[0].Why}");
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  sampled         {cpus.Windows.Count} CPUs for {busiest.Seconds:0.#} s: busiest CPU {busiest.Cpu} at {busiest.NotIdlePct:0.#} % ({busiest.SysPct:0.#} % sys, {busiest.SoftPct:0.#} % soft, {busiest.StealPct:0.#} % steal); longest ksoftirqd wait {waitiest.LongestSoftirqWaitMs:0} ms on CPU {waitiest.Cpu}; {cpus.QueueCpus.Count} NIC queue IRQ(s) mapped{(cpus.Gaps.Count > 0 ? $"; the sampler itself was late {cpus.Gaps.Count} time(s)" : "")}"));
+                $"  sampled         {cpus.Windows.Count} CPUs for {busiest.Seconds:0.#} s ({cpus.Samples} samples{fast}): busiest CPU {busiest.Cpu} at {busiest.NotIdlePct:0.#} % ({busiest.SysPct:0.#} % sys, {busiest.SoftPct:0.#} % soft, {busiest.StealPct:0.#} % steal); longest ksoftirqd wait {waitiest.LongestSoftirqWaitMs:0} ms on CPU {waitiest.Cpu}; {cpus.QueueCpus.Count} NIC queue IRQ(s) mapped{(cpus.Gaps.Count > 0 ? $"; the sampler itself was late {cpus.Gaps.Count} time(s)" : "")}"));
         }
 
         w.WriteLine();
@@ -360,11 +307,18 @@ public static class DoctorCommand
 
         if (!f.IsRoot)
         {
-            w.WriteLine("Unprivileged: kernel stacks of the busiest threads and /dev/kmsg need root (or CAP_SYS_PTRACE / CAP_SYSLOG).");
+            w.WriteLine();
+            w.WriteLine("Unprivileged, so these were not checked:");
+            if (log.Problem is not null)
+            {
+                w.WriteLine("  - resets in the kernel log: /dev/kmsg needs root or CAP_SYSLOG (or run `resetscope scan /var/log/kern.log`)");
+            }
+
+            w.WriteLine("  - the kernel functions a starving thread runs: /proc/<pid>/task/<tid>/stack needs root (CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)");
         }
     }
 
-    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus)
+    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, MemcgZombieResult? memcgs)
     {
         using var lines = new JsonLines(w);
         lines.Write(j =>
@@ -402,9 +356,26 @@ public static class DoctorCommand
             j.WriteEndArray();
             j.WriteBoolean("cgroup_v1_memory", f.CgroupV1Memory);
             j.WriteBoolean("cgroup_v2", f.CgroupV2);
+            if (memcgs is { } m)
+            {
+                j.WriteString("memcg_hierarchy", m.Hierarchy.ToString().ToLowerInvariant());
+                j.WriteNumber("memcg_kernel_count", m.KernelCount);
+                j.WriteNumber("memcg_live", m.LiveDirectories);
+                j.WriteNumber("memcg_zombies", m.Zombies);
+            }
+            else
+            {
+                j.WriteNull("memcg_hierarchy");
+                j.WriteNull("memcg_kernel_count");
+                j.WriteNull("memcg_live");
+                j.WriteNull("memcg_zombies");
+            }
+
             j.WriteBoolean("root", f.IsRoot);
             j.WriteNumber("sampled_cpus", cpus?.Windows.Count ?? 0);
+            j.WriteNumber("samples", cpus?.Samples ?? 0);
             j.WriteNumber("sampler_gaps", cpus?.Gaps.Count ?? 0);
+            j.WriteNumber("fast_triggers", cpus?.Triggers.Count ?? 0);
             j.WriteNumber("findings", findings.Count);
             j.WriteEndObject();
         });
