@@ -11,10 +11,13 @@ internal sealed class TestConsole : IConsole
 
     public TextWriter Error => ErrorWriter;
 
-    public static (int Exit, string Out, string Error) Run(params string[] args)
+    public static (int Exit, string Out, string Error) Run(params string[] args) => Run(null, args);
+
+    /// <summary>Runs with <paramref name="clock"/> pacing any sampling (virtual time, no sleeping).</summary>
+    public static (int Exit, string Out, string Error) Run(ResetScope.Host.Recorder.IRecorderClock? clock, params string[] args)
     {
         var console = new TestConsole();
-        int exit = Program.Run(args, console);
+        int exit = Program.Run(args, console, clock);
         return (exit, console.OutWriter.ToString(), console.ErrorWriter.ToString());
     }
 }

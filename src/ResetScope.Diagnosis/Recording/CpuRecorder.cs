@@ -118,11 +118,7 @@ public sealed class CpuRecorder : IDisposable
     public PerCpuSample? Latest => _samples == 0 ? null : _sampler.Current;
 
     /// <summary>Something outside looked wrong (a precursor line): sample fast from now.</summary>
-    public void Trigger(int cpu, string why)
-    {
-        _ring.Trigger();
-        Note(cpu, why);
-    }
+    public void Trigger(int cpu, string why) => Raise(cpu, why);
 
     /// <summary>Takes one sample now; sweeps threads and re-reads the IRQ map when those are due.</summary>
     public void Tick()
@@ -234,7 +230,8 @@ public sealed class CpuRecorder : IDisposable
     private void CheckTriggers(int slot, int previous)
     {
         double intervalMs = (ToNs(_stamps[slot]) - ToNs(_stamps[previous])) / 1e6;
-        double triggerMs = _options.WaitTrigger.TotalMilliseconds;
+        // At 100 ms a CPU that is still starved waits most of each interval, not a full trigger's worth.
+        double triggerMs = Math.Min(_options.WaitTrigger.TotalMilliseconds, intervalMs / 2);
         for (int cpu = 0; cpu < _cpus; cpu++)
         {
             // With a NIC map, its CPUs; without one (RPS can steer receive work anywhere), every CPU.
@@ -249,14 +246,23 @@ public sealed class CpuRecorder : IDisposable
             ulong squeezed = _squeeze[(slot * _cpus) + cpu] >= _squeeze[(previous * _cpus) + cpu] ? _squeeze[(slot * _cpus) + cpu] - _squeeze[(previous * _cpus) + cpu] : 0;
             if (waitedMs >= triggerMs)
             {
-                _ring.Trigger();
-                Note(cpu, string.Create(CultureInfo.InvariantCulture, $"ksoftirqd/{cpu} waited {waitedMs:0} ms of {intervalMs:0} ms"));
+                Raise(cpu, string.Create(CultureInfo.InvariantCulture, $"ksoftirqd/{cpu} waited {waitedMs:0} ms of {intervalMs:0} ms"));
             }
             else if (squeezed > 0)
             {
-                _ring.Trigger();
-                Note(cpu, string.Create(CultureInfo.InvariantCulture, $"time_squeeze +{squeezed} on CPU {cpu}"));
+                Raise(cpu, string.Create(CultureInfo.InvariantCulture, $"time_squeeze +{squeezed} on CPU {cpu}"));
             }
+        }
+    }
+
+    /// <summary>Samples fast from now; a trigger that starts a fast period (not one that extends it) is kept as evidence.</summary>
+    private void Raise(int cpu, string why)
+    {
+        bool starts = _ring.Interval != _options.Fast;
+        _ring.Trigger();
+        if (starts)
+        {
+            Note(cpu, why);
         }
     }
 
