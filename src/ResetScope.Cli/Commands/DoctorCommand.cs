@@ -45,7 +45,7 @@ public static class DoctorCommand
             }
 
             HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!);
-            KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!);
+            KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!, parse.GetResult(kmsg) is null || parse.GetResult(kmsg)!.Implicit);
             TimeSpan duration = ParseSampleDuration(parse.GetValue(sample)!);
             CpuSampling? cpus = null;
             if (duration > TimeSpan.Zero)
@@ -75,13 +75,16 @@ public static class DoctorCommand
         return command;
     }
 
-    /// <summary>What the kernel log since boot says: records read, lost, and the resets and starvation it holds.</summary>
-    private sealed record KernelLogSummary(int Records, ulong Lost, string? Problem, IReadOnlyList<ResetEvent> Resets, IReadOnlyList<StarvationEvent> Starvations, int UserSpaceRecords);
+    /// <summary>What the kernel log since boot says: where it came from, records read, lost, and the resets and starvation it holds.</summary>
+    private sealed record KernelLogSummary(string Source, int Records, ulong Lost, string? Problem, IReadOnlyList<ResetEvent> Resets, IReadOnlyList<StarvationEvent> Starvations, int UserSpaceRecords);
 
-    private static KernelLogSummary ReadKernelLog(string path)
+    /// <summary>/dev/kmsg (or a capture of it); when the device cannot be opened, dmesg -r, then the journal's kernel lines.</summary>
+    private static KernelLogSummary ReadKernelLog(string path, bool fallBack)
     {
-        List<KmsgRecord> records;
-        ulong lost;
+        List<KmsgRecord>? records = null;
+        ulong lost = 0;
+        string source = path;
+        var problems = new List<string>();
         try
         {
             using var reader = new KmsgReader(KmsgSource.Open(path));
@@ -90,7 +93,32 @@ public static class DoctorCommand
         }
         catch (IOException e)
         {
-            return new KernelLogSummary(0, 0, e.Message, [], [], 0);
+            problems.Add(e.Message);
+        }
+
+        if (records is null && fallBack)
+        {
+            records = KernelLogFallback.FromDmesg(out string? dmesgProblem);
+            source = "dmesg -r";
+            if (records is null)
+            {
+                problems.Add(dmesgProblem!);
+                string? journal = KernelLogFallback.FromJournal(out string? journalProblem);
+                if (journal is null)
+                {
+                    problems.Add(journalProblem!);
+                }
+                else
+                {
+                    (IReadOnlyList<ResetEvent> r, IReadOnlyList<StarvationEvent> st) = Scan(journal);
+                    return new KernelLogSummary("journalctl -k -b", journal.Count(c => c == '\n'), 0, null, r, st, 0);
+                }
+            }
+        }
+
+        if (records is null)
+        {
+            return new KernelLogSummary(path, 0, 0, string.Join("; ", problems), [], [], 0);
         }
 
         // Only kernel-facility records can be driver events; user-space writes are counted, never scanned.
@@ -111,9 +139,15 @@ public static class DoctorCommand
             }
         }
 
-        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        (IReadOnlyList<ResetEvent> resets, IReadOnlyList<StarvationEvent> starvations) = Scan(text.ToString());
+        return new KernelLogSummary(source, records.Count, lost, null, resets, starvations, user);
+    }
+
+    private static (IReadOnlyList<ResetEvent> Resets, IReadOnlyList<StarvationEvent> Starvations) Scan(string text)
+    {
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
         ScanReport? report = ScanRunner.Scan(["-"], new ScanOptions { Format = LogFormat.Auto, Parallelism = 1 }, TextWriter.Null, stream);
-        return new KernelLogSummary(records.Count, lost, null, report?.Resets.Select(x => x.Event).ToList() ?? [], report?.Starvations.ToList() ?? [], user);
+        return (report?.Resets.Select(x => x.Event).ToList() ?? [], report?.Starvations.ToList() ?? []);
     }
 
     private static TimeSpan ParseSampleDuration(string text)
@@ -203,7 +237,7 @@ public static class DoctorCommand
         var input = new DiagnosisInput
         {
             Reset = log.Resets.Count > 0 ? log.Resets[^1] : null,
-            ResetSource = log.Resets.Count > 0 ? $"/dev/kmsg [{log.Resets[^1].Ts}]" : null,
+            ResetSource = log.Resets.Count > 0 ? $"{log.Source} [{log.Resets[^1].Ts}]" : null,
             Zombies = z is null ? null : new ZombieMemcgs(z.KernelCount, z.LiveDirectories, (long)(z.GrowthPerHour ?? 0), z.Hierarchy.ToString().ToLowerInvariant())
             {
                 Attribution = z.Attribution.Select(a => (a.Path, a.Count)).ToList(),
@@ -222,7 +256,7 @@ public static class DoctorCommand
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
         w.WriteLine(log.Problem is null
-            ? $"  kernel log      {log.Records} records since boot ({log.UserSpaceRecords} written from user space, ignored){(log.Lost > 0 ? $", {log.Lost} lost to overwrites" : "")}"
+            ? $"  kernel log      {log.Records} records since boot from {log.Source} ({log.UserSpaceRecords} written from user space, ignored){(log.Lost > 0 ? $", {log.Lost} lost to overwrites" : "")}"
             : $"  kernel log      not readable: {log.Problem}");
         foreach (NetInterface nic in f.Interfaces)
         {
@@ -337,6 +371,7 @@ public static class DoctorCommand
             }
 
             j.WriteBoolean("kernel_log_readable", log.Problem is null);
+            j.WriteString("kernel_log_source", log.Source);
             j.WriteString("kernel_log_problem", log.Problem);
             j.WriteNumber("kernel_log_records", log.Records);
             j.WriteNumber("kernel_log_lost", log.Lost);
