@@ -59,8 +59,9 @@ public static class DoctorCommand
                     console.Error.WriteLine($"resetscope: doctor: CPUs not sampled: {e.Message}");
                 }
             }
-            MemcgZombieResult? memcgs = ReadMemcgs(proc, parse.GetValue(sysRoot)!);
-            IReadOnlyList<Finding> findings = Findings(proc, parse.GetValue(logRoot), facts, log, cpus, memcgs);
+            HostCondition host = HostCondition.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot));
+            MemcgZombieResult? memcgs = host.Memcgs;
+            IReadOnlyList<Finding> findings = Findings(facts, log, cpus, host);
             if (parse.GetValue(json))
             {
                 WriteJson(console.Out, facts, log, findings, cpus, memcgs);
@@ -132,11 +133,7 @@ public static class DoctorCommand
                 continue;
             }
 
-            foreach (string line in r.Text.Split('\n'))
-            {
-                text.Append('[').Append((r.TimestampUs / 1_000_000).ToString(CultureInfo.InvariantCulture).PadLeft(5)).Append('.')
-                    .Append((r.TimestampUs % 1_000_000).ToString("D6", CultureInfo.InvariantCulture)).Append("] ").Append(line).Append('\n');
-            }
+            r.AppendAsDmesg(text);
         }
 
         (IReadOnlyList<ResetEvent> resets, IReadOnlyList<StarvationEvent> starvations) = Scan(text.ToString());
@@ -212,38 +209,14 @@ public static class DoctorCommand
     /// every CPU's window (starvation and its consumer, steal, near misses, IRQ placement), joined with the
     /// latest reset in the kernel log.
     /// </summary>
-    private static MemcgZombieResult? ReadMemcgs(string proc, string sys)
+    private static IReadOnlyList<Finding> Findings(HostFacts facts, KernelLogSummary log, CpuSampling? cpus, HostCondition host)
     {
-        var memcg = new MemcgZombieProbe(proc, Path.Combine(sys, "fs/cgroup/memory"), Path.Combine(sys, "fs/cgroup/unified"));
-        try
-        {
-            return memcg.HasV1Memory ? MemcgZombieProbe.AnalyzeV1(memcg.SampleV1())
-                : memcg.HasV2 ? MemcgZombieProbe.AnalyzeV2(memcg.SampleV2())
-                : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static IReadOnlyList<Finding> Findings(string proc, string? logRoot, HostFacts facts, KernelLogSummary log, CpuSampling? cpus, MemcgZombieResult? z)
-    {
-
-        // An explicit log root is a fixture or an offline copy: then do not ask this machine's journal.
-        CrashLoopProbe loops = logRoot is null ? new CrashLoopProbe(proc) : new CrashLoopProbe(proc, logRoot: logRoot, pathVariable: "");
-        CrashLoopReport report = loops.ReadRestartLoops();
-
         var input = new DiagnosisInput
         {
             Reset = log.Resets.Count > 0 ? log.Resets[^1] : null,
             ResetSource = log.Resets.Count > 0 ? $"{log.Source} [{log.Resets[^1].Ts}]" : null,
-            Zombies = z is null ? null : new ZombieMemcgs(z.KernelCount, z.LiveDirectories, (long)(z.GrowthPerHour ?? 0), z.Hierarchy.ToString().ToLowerInvariant())
-            {
-                Attribution = z.Attribution.Select(a => (a.Path, a.Count)).ToList(),
-            },
-            CrashLoops = report.Units.Select(u => new CrashLoop(u.Unit, u.MaxCounter, u.RestartsPerHour ?? 0,
-                $"{u.Unit}: Scheduled restart job, restart counter is at {u.MaxCounter} ({u.Lines} restart lines)") { Source = report.Source ?? "journal" }).ToList(),
+            Zombies = host.Zombies,
+            CrashLoops = host.CrashLoops,
             KernelRelease = facts.KernelRelease,
             QueueCpus = cpus?.QueueCpus ?? new Dictionary<int, int>(),
             CpuWindows = cpus?.Windows ?? new Dictionary<int, CpuWindow>(),

@@ -159,41 +159,40 @@ public sealed class CpuRecorder : IDisposable
         }
     }
 
-    /// <summary>One CPU's window over [<paramref name="from"/>, <paramref name="to"/>] (timestamps of the injected clock).</summary>
-    public CpuWindow Window(int cpu, long from, long to)
+    /// <summary>One CPU's samples in [<paramref name="from"/>, <paramref name="to"/>], oldest first: timestamp, counters, time_squeeze.</summary>
+    public List<(long Timestamp, CpuCounters Counters, ulong TimeSqueeze)> Series(int cpu, long from, long to)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(cpu);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(cpu, _cpus);
         int count = (int)Math.Min(_samples, _ring.Capacity);
         int oldest = _samples < _ring.Capacity ? 0 : (int)(_samples % _ring.Capacity);
-        var stamps = new List<long>(count);
-        var series = new List<CpuCounters>(count);
-        ulong squeezeFirst = 0;
-        ulong squeezeLast = 0;
+        var series = new List<(long, CpuCounters, ulong)>(count);
         for (int i = 0; i < count; i++)
         {
             int slot = (oldest + i) % _ring.Capacity;
             long t = _stamps[slot];
-            if (t < from || t > to)
+            if (t >= from && t <= to)
             {
-                continue;
+                series.Add((t, _series[(slot * _cpus) + cpu], _squeeze[(slot * _cpus) + cpu]));
             }
-
-            if (series.Count == 0)
-            {
-                squeezeFirst = _squeeze[(slot * _cpus) + cpu];
-            }
-
-            squeezeLast = _squeeze[(slot * _cpus) + cpu];
-            stamps.Add(ToNs(t));
-            series.Add(_series[(slot * _cpus) + cpu]);
         }
 
-        string source = series.Count < 2
+        return series;
+    }
+
+    /// <summary>The wall-clock time of a timestamp of the injected clock.</summary>
+    public DateTimeOffset ToUtc(long timestamp) => _time.GetUtcNow() - _time.GetElapsedTime(timestamp);
+
+    /// <summary>One CPU's window over [<paramref name="from"/>, <paramref name="to"/>] (timestamps of the injected clock).</summary>
+    public CpuWindow Window(int cpu, long from, long to)
+    {
+        List<(long Timestamp, CpuCounters Counters, ulong TimeSqueeze)> samples = Series(cpu, from, to);
+        long[] stamps = samples.Select(x => ToNs(x.Timestamp)).ToArray();
+        string source = samples.Count < 2
             ? "flight recorder"
-            : string.Create(CultureInfo.InvariantCulture, $"flight recorder: {series.Count} samples of {_procRoot} over {(stamps[^1] - stamps[0]) / 1e9:0.#} s");
-        CpuWindow window = CpuWindowBuilder.Build(cpu, stamps.ToArray(), series.ToArray(), ThreadsOn(cpu, from, to), source);
-        return window with { TimeSqueezeDelta = (long)(squeezeLast - squeezeFirst) };
+            : string.Create(CultureInfo.InvariantCulture, $"flight recorder: {samples.Count} samples of {_procRoot} over {(stamps[^1] - stamps[0]) / 1e9:0.#} s");
+        CpuWindow window = CpuWindowBuilder.Build(cpu, stamps, samples.Select(x => x.Counters).ToArray(), ThreadsOn(cpu, from, to), source);
+        return samples.Count < 2 ? window : window with { TimeSqueezeDelta = (long)(samples[^1].TimeSqueeze - samples[0].TimeSqueeze) };
     }
 
     /// <summary>Every CPU's window over [<paramref name="from"/>, <paramref name="to"/>].</summary>

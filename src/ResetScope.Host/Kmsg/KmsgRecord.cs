@@ -13,6 +13,20 @@ public readonly record struct KmsgRecord(int Facility, int Level, ulong Sequence
     /// <summary>Facility 0 is the kernel; anything else was written by user space and is not to be trusted as a driver event.</summary>
     public bool FromKernel => Facility == 0;
 
+    /// <summary>Appends the record as dmesg prints it ("[secs.usecs] text", one line per line of text); returns the lines written.</summary>
+    public int AppendAsDmesg(StringBuilder text)
+    {
+        int lines = 0;
+        foreach (string line in Text.Split('\n'))
+        {
+            text.Append('[').Append((TimestampUs / 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(5)).Append('.')
+                .Append((TimestampUs % 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture)).Append("] ").Append(line).Append('\n');
+            lines++;
+        }
+
+        return lines;
+    }
+
     /// <summary>Parses one record as read() returned it. False for anything that is not a kmsg record.</summary>
     public static bool TryParse(ReadOnlySpan<byte> record, out KmsgRecord result)
     {
