@@ -23,6 +23,9 @@ public sealed record CpuRecorderOptions
     /// <summary>Who-ran-where sweeps of every thread: costlier than a sample, so at most this often.</summary>
     public TimeSpan ThreadSweep { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Thread sweeps while sampling fast after a trigger.</summary>
+    public TimeSpan ThreadSweepFast { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>/proc/interrupts (the queue → CPU map) is re-read this often.</summary>
     public TimeSpan InterruptsEvery { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -148,7 +151,8 @@ public sealed class CpuRecorder : IDisposable
         }
 
         _samples++;
-        if (_lastSweep == long.MinValue || _time.GetElapsedTime(_lastSweep, now) >= _options.ThreadSweep - TimeSpan.FromMilliseconds(1))
+        TimeSpan sweepEvery = _ring.Interval == _options.Fast ? _options.ThreadSweepFast : _options.ThreadSweep;
+        if (_lastSweep == long.MinValue || _time.GetElapsedTime(_lastSweep, now) >= sweepEvery - TimeSpan.FromMilliseconds(1))
         {
             SweepThreads(now, row);
         }

@@ -8,6 +8,12 @@ public interface IKmsgSource : IDisposable
     /// <summary>Reads one record into <paramref name="buffer"/>: its length, 0 when nothing is pending, or
     /// <see cref="KmsgReader.Overwritten"/> when records were lost before this reader got to them.</summary>
     int Read(Span<byte> buffer);
+
+    /// <summary>
+    /// Blocks until a record is pending or <paramref name="timeout"/> passes; true when one is. Sources that cannot
+    /// wait (captures) return false at once.
+    /// </summary>
+    bool WaitReadable(TimeSpan timeout) => false;
 }
 
 /// <summary>
@@ -62,6 +68,9 @@ public sealed class KmsgReader(IKmsgSource source) : IDisposable
             return record;
         }
     }
+
+    /// <summary>Waits for the source to have a record (see <see cref="IKmsgSource.WaitReadable"/>).</summary>
+    public bool WaitReadable(TimeSpan timeout) => source.WaitReadable(timeout);
 
     /// <summary>Every record pending now (since boot, on a fresh open).</summary>
     public List<KmsgRecord> ReadAll()
@@ -131,6 +140,14 @@ public sealed partial class DevKmsg : IKmsgSource
         }
     }
 
+    public bool WaitReadable(TimeSpan timeout)
+    {
+        var poll = new PollFd { Fd = _fd, Events = PollIn };
+        int ms = timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+        int n = PollNative(ref poll, 1, ms);
+        return n > 0 && (poll.Revents & PollIn) != 0;
+    }
+
     /// <summary>Writes a record as user space does (facility LOG_USER unless the text starts with &lt;N&gt;).</summary>
     public static void Write(string text, string path = "/dev/kmsg") => File.AppendAllText(path, text + "\n");
 
@@ -148,6 +165,19 @@ public sealed partial class DevKmsg : IKmsgSource
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint ReadNative(int fd, ref byte buffer, nint count);
+
+    private const short PollIn = 0x1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int PollNative(ref PollFd fds, nuint count, int timeoutMs);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int CloseNative(int fd);
