@@ -257,7 +257,7 @@ public static class DoctorCommand
             w.WriteLine($"  irqbalance      keeps IRQs off CPU(s) {string.Join(",", banned)}");
         }
 
-        w.WriteLine($"  privileges      {(f.IsRoot ? "root" : "unprivileged: kernel stacks and /dev/kmsg need root or CAP_SYSLOG/CAP_SYS_PTRACE")}");
+        w.WriteLine($"  privileges      {(f.IsRoot ? "root" : "unprivileged: /dev/kmsg needs CAP_SYSLOG, kernel stacks need root")}");
         List<NetInterface> ena = f.Interfaces.Where(n => n.Driver == "ena").ToList();
         w.WriteLine();
         if (log.Problem is null)
@@ -321,7 +321,7 @@ public static class DoctorCommand
                 w.WriteLine("  - resets in the kernel log: /dev/kmsg needs root or CAP_SYSLOG (or run `resetscope scan /var/log/kern.log`)");
             }
 
-            w.WriteLine("  - the kernel functions a starving thread runs: /proc/<pid>/task/<tid>/stack needs root (CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)");
+            w.WriteLine("  - the kernel functions a starving thread runs: /proc/<pid>/task/<tid>/stack needs root (CAP_SYS_ADMIN since Linux 4.20, not only CAP_SYS_PTRACE)");
         }
     }
 
