@@ -46,7 +46,7 @@ public static class DoctorCommand
 
             HostFacts facts = HostFacts.Read(proc, parse.GetValue(sysRoot)!);
             KernelLogSummary log = ReadKernelLog(parse.GetValue(kmsg)!, parse.GetResult(kmsg) is null || parse.GetResult(kmsg)!.Implicit);
-            TimeSpan duration = ParseSampleDuration(parse.GetValue(sample)!);
+            TimeSpan duration = Durations.Parse(parse.GetValue(sample)!, "--sample", TimeSpan.FromHours(1));
             CpuSampling? cpus = null;
             if (duration > TimeSpan.Zero)
             {
@@ -145,19 +145,6 @@ public static class DoctorCommand
         using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
         ScanReport? report = ScanRunner.Scan(["-"], new ScanOptions { Format = LogFormat.Auto, Parallelism = 1 }, TextWriter.Null, stream);
         return (report?.Resets.Select(x => x.Event).ToList() ?? [], report?.Starvations.ToList() ?? []);
-    }
-
-    private static TimeSpan ParseSampleDuration(string text)
-    {
-        string t = text.Trim();
-        double scale = t.EndsWith("ms", StringComparison.Ordinal) ? 0.001 : t.EndsWith('m') ? 60 : 1;
-        string number = t.TrimEnd('s', 'm');
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v < 0 || v * scale > 3600)
-        {
-            throw new UserFacingException($"--sample: '{text}' is not a duration from 0 to 1h (e.g. 10s)");
-        }
-
-        return TimeSpan.FromSeconds(v * scale);
     }
 
     /// <summary>
