@@ -160,7 +160,7 @@ public sealed class EnaCounters
         var queues = new SortedDictionary<int, (Dictionary<string, ulong> Tx, Dictionary<string, ulong> Rx)>();
         foreach ((string name, ulong value) in all)
         {
-            // A driver never prints a name twice; if a list does, the first one stands, like ethtool's reader would show it first.
+            // A driver never prints a name twice; if a list does, the first one stands.
             if (!_byName.TryAdd(name, value))
             {
                 continue;
