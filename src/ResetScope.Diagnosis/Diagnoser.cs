@@ -246,7 +246,7 @@ public static class Diagnoser
             }
 
             findings.Add(new Finding(FindingKind.DeviceFault, $"restore failed on {iface}: the interface stays down until the driver is reloaded", 0.9, evidence,
-                $"If {iface} is down (ip link show {iface}), bring the device back: `devlink dev reload pci/{reset?.Pci ?? "<BDF>"}` (driver 2.16.0+ built with devlink), "
+                $"If {iface} is down (ip link show {iface}), bring the device back: `devlink dev reload pci/{dc.Pci ?? reset?.Pci ?? "<BDF>"}` (driver 2.16.0+ built with devlink), "
                 + "else reload the driver (`modprobe -r ena && modprobe ena`, from the console: it takes down every ENA interface), re-attach the ENI, or reboot. "
                 + "Then find why the reset was needed.")
             {

@@ -70,6 +70,9 @@ public sealed record DeviceCounters(string Source)
 {
     public string? Interface { get; init; }
 
+    /// <summary>The device's PCI address (sysfs), for the remedies that name it.</summary>
+    public string? Pci { get; init; }
+
     /// <summary>Resets requested with a non-NORMAL reason (2.10.0+).</summary>
     public ulong? TotalResets { get; init; }
 
@@ -86,9 +89,10 @@ public sealed record DeviceCounters(string Source)
     public IReadOnlyList<(string Counter, ulong Value)> AllowanceExceeded { get; init; } = [];
 
     /// <summary>The figures the diagnosis uses from a decoded snapshot (or a delta's <see cref="EnaCountersDelta.Increase"/>).</summary>
-    public static DeviceCounters From(EnaCounters counters, string source, string? iface = null) => new(source)
+    public static DeviceCounters From(EnaCounters counters, string source, string? iface = null, string? pci = null) => new(source)
     {
         Interface = iface,
+        Pci = pci,
         TotalResets = counters.TotalResets,
         ResetFail = counters.ResetFail,
         ResetsByReason = counters.ResetsByReason.Select(r => (r.Counter.EnaReason, r.Counter.Name, r.Value)).ToList(),

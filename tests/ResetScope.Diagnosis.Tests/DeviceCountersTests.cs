@@ -139,6 +139,17 @@ public class DeviceCountersTests
     }
 
     [Fact]
+    public void A_failed_restore_without_a_reset_in_the_log_names_the_device_from_the_counters()
+    {
+        var input = new DiagnosisInput { DeviceCounters = Quiet() with { Pci = "0000:00:06.0", TotalResets = 1, ResetFail = 1 } };
+
+        Finding f = Diagnoser.Diagnose(input).Should().ContainSingle().Subject;
+
+        f.Evidence.Should().Equal(new Evidence(Source, "reset_fail 1: 1 reset(s) whose destroy or restore failed; the driver does not retry"));
+        f.Remedy.Should().Contain("`devlink dev reload pci/0000:00:06.0`");
+    }
+
+    [Fact]
     public void The_reason_counter_of_the_reset_corroborates_the_starvation_finding()
     {
         DiagnosisInput input = Starved() with
@@ -253,9 +264,9 @@ public class DeviceCountersTests
             ("queue_0_tx_missed_tx", 0), ("queue_0_rx_cnt", 4), ("queue_1_tx_missed_tx", 130),
         ]);
 
-        DeviceCounters d = DeviceCounters.From(c, Source, "eth0");
+        DeviceCounters d = DeviceCounters.From(c, Source, "eth0", "0000:00:05.0");
 
-        (d.Source, d.Interface, d.TotalResets, d.ResetFail).Should().Be((Source, "eth0", 2UL, 1UL));
+        (d.Source, d.Interface, d.Pci, d.TotalResets, d.ResetFail).Should().Be((Source, "eth0", "0000:00:05.0", 2UL, 1UL));
         d.ResetsByReason.Should().Equal(("KEEP_ALIVE_TO", "wd_expired", 0UL), ("MISS_TX_CMPL", "missing_tx_cmpl", 2UL));
         d.MissedTxByQueue.Should().Equal(new Dictionary<int, ulong> { [0] = 0, [1] = 130 });
         d.AllowanceExceeded.Should().Equal(("bw_in_allowance_exceeded", 0UL), ("pps_allowance_exceeded", 9UL));
