@@ -12,6 +12,9 @@ public enum FindingKind
     StealTime,
     DeviceFault,
     NearMiss,
+
+    /// <summary>The EC2 instance's network allowances (bandwidth, PPS, conntrack, link-local) shaped or dropped packets.</summary>
+    AllowanceExceeded,
 }
 
 /// <summary>One record or sample a finding rests on: where it is and what it says.</summary>
@@ -45,7 +48,7 @@ public sealed record Finding
 
     public double Confidence { get; }
 
-    public IReadOnlyList<Evidence> Evidence { get; }
+    public IReadOnlyList<Evidence> Evidence { get; private init; }
 
     public string Remedy { get; }
 
@@ -55,6 +58,9 @@ public sealed record Finding
     /// <summary>Who: a thread, unit or cgroup, when the finding names one.</summary>
     public string? Subject { get; init; }
 
+    /// <summary>The same finding resting on more evidence (a later source that corroborates it).</summary>
+    public Finding WithEvidence(IEnumerable<Evidence> more) => this with { Evidence = [.. Evidence, .. more] };
+
     public static string KindName(FindingKind kind) => kind switch
     {
         FindingKind.CpuStarvation => "cpu-starvation",
@@ -63,6 +69,7 @@ public sealed record Finding
         FindingKind.IrqPlacement => "irq-placement",
         FindingKind.StealTime => "steal-time",
         FindingKind.DeviceFault => "device-fault",
+        FindingKind.AllowanceExceeded => "allowance-exceeded",
         _ => "near-miss",
     };
 

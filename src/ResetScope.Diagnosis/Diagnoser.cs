@@ -112,10 +112,11 @@ public static class Diagnoser
             });
         }
 
+        Finding? deviceFault = null;
         if (reset is { Reason: ResetFamily.KeepAliveTimeout or ResetFamily.UnresponsiveDevice or ResetFamily.DeviceRequested }
             && input.CpuWindows.Count > 0 && input.CpuWindows.Values.All(cw => cw.LongestBusyS < 1 && cw.LongestSoftirqWaitMs < NearMissMs))
         {
-            findings.Add(new Finding(FindingKind.DeviceFault, $"the device or hypervisor, not this host: {reset.Reason.ToJsonName()} while every CPU was available", 0.75,
+            findings.Add(deviceFault = new Finding(FindingKind.DeviceFault, $"the device or hypervisor, not this host: {reset.Reason.ToJsonName()} while every CPU was available", 0.75,
                 [new Evidence(input.ResetSource ?? "kernel log", $"{reset.EnaReason ?? reset.Reason.ToJsonName()} reset"),
                  new Evidence("flight recorder", $"no CPU busy ≥ 1 s and no softirq thread waited ≥ 1 s in the window ({input.CpuWindows.Count} CPUs)")],
                 "Open a support case with the instance id, the reset time and this report; the driver reset itself was the right response.")
@@ -180,8 +181,130 @@ public static class Diagnoser
             }
         }
 
+        if (input.DeviceCounters is { } counters)
+        {
+            ApplyDeviceCounters(findings, input, counters, reset is null ? [] : [starvation, deviceFault]);
+        }
+
         return findings.OrderByDescending(f => f.Confidence).ToList();
     }
+
+    /// <summary>
+    /// What the NIC's own counters add: ENI allowances that shaped traffic (a finding of their own), a failed restore
+    /// (a device-fault finding), and corroboration of the reset and of the queue that lost Tx completions (evidence
+    /// on the findings about them).
+    /// </summary>
+    private static void ApplyDeviceCounters(List<Finding> findings, DiagnosisInput input, DeviceCounters dc, Finding?[] aboutReset)
+    {
+        ResetEvent? reset = input.Reset;
+        string iface = dc.Interface ?? reset?.Dev ?? "the interface";
+
+        // Corroboration first, while the findings about the reset are still the objects we hold.
+        var resetEvidence = new List<Evidence>();
+        if (reset?.EnaReason is { } reason
+            && dc.ResetsByReason.FirstOrDefault(r => r.EnaReason == reason) is { Counter: not null, Value: > 0 } counted)
+        {
+            string total = dc.TotalResets is ulong t ? $", total_resets {t}" : "";
+            resetEvidence.Add(new Evidence(dc.Source, $"the driver counted {counted.Value} {reason} reset(s) ({counted.Counter} {counted.Value}{total})"));
+        }
+
+        (int Queue, ulong Missed, ulong Total)? lossy = ConcentratedLoss(dc.MissedTxByQueue);
+        Evidence? lossEvidence = lossy is { } l
+            ? new Evidence(dc.Source, $"queue {l.Queue} has {l.Missed} of the {l.Total} missed Tx completions (missed_tx) on {dc.MissedTxByQueue.Count} queues")
+            : null;
+        int? lossyCpu = lossy is { } lq && input.QueueCpus.TryGetValue(lq.Queue, out int c) ? c : null;
+
+        for (int i = 0; i < findings.Count; i++)
+        {
+            Finding f = findings[i];
+            bool isAboutReset = aboutReset.Any(r => ReferenceEquals(r, f));
+            var more = new List<Evidence>();
+            if (isAboutReset)
+            {
+                more.AddRange(resetEvidence);
+            }
+
+            if (lossEvidence is not null
+                && ((isAboutReset && reset!.Queue == lossy!.Value.Queue)
+                    || (f.Kind is FindingKind.CpuStarvation or FindingKind.NearMiss && f.Cpu is int cpu && cpu == lossyCpu)))
+            {
+                more.Add(lossEvidence);
+            }
+
+            if (more.Count > 0)
+            {
+                findings[i] = f.WithEvidence(more);
+            }
+        }
+
+        if (dc.ResetFail is ulong failed && failed > 0)
+        {
+            var evidence = new List<Evidence> { new(dc.Source, $"reset_fail {failed}: {failed} reset(s) whose destroy or restore failed; the driver does not retry") };
+            if (reset is { Outcome: ResetOutcome.Failed })
+            {
+                evidence.Add(new Evidence(input.ResetSource ?? "kernel log", $"the {reset.EnaReason ?? reset.Reason.ToJsonName()} reset ended in failure"));
+            }
+
+            findings.Add(new Finding(FindingKind.DeviceFault, $"restore failed on {iface}: the interface stays down until the driver is reloaded", 0.9, evidence,
+                $"If {iface} is down (ip link show {iface}), bring the device back: `devlink dev reload pci/{dc.Pci ?? reset?.Pci ?? "<BDF>"}` (driver 2.16.0+ built with devlink), "
+                + "else reload the driver (`modprobe -r ena && modprobe ena`, from the console: it takes down every ENA interface), re-attach the ENI, or reboot. "
+                + "Then find why the reset was needed.")
+            {
+                Subject = iface,
+            });
+        }
+
+        var exceeded = dc.AllowanceExceeded.Where(a => a.Value > 0).ToList();
+        if (exceeded.Count > 0)
+        {
+            var remedies = new List<string>();
+            if (exceeded.Any(a => a.Counter is "bw_in_allowance_exceeded" or "bw_out_allowance_exceeded" or "pps_allowance_exceeded"))
+            {
+                remedies.Add("for bandwidth and packets per second, a larger instance size (or a network-optimised type) or spreading the traffic over more instances");
+            }
+
+            if (exceeded.Any(a => a.Counter == "conntrack_allowance_exceeded"))
+            {
+                remedies.Add("for connection tracking, fewer tracked connections (security-group rules that allow all traffic both ways are not tracked; shorter idle timeouts) or a larger instance");
+            }
+
+            if (exceeded.Any(a => a.Counter == "linklocal_allowance_exceeded"))
+            {
+                remedies.Add("for link-local traffic, a local DNS cache and fewer instance-metadata calls");
+            }
+
+            findings.Add(new Finding(FindingKind.AllowanceExceeded,
+                $"the EC2 instance's network allowance shaped or dropped packets on {iface} ({string.Join(", ", exceeded.Select(a => $"{a.Counter} {a.Value}"))})", 0.5,
+                exceeded.Select(a => new Evidence(dc.Source, $"{a.Counter} {a.Value}: {AllowanceMeaning(a.Counter)}")).ToList(),
+                $"Not a driver problem: the instance exceeded what its type allows. Remedy {string.Join("; ", remedies)}.")
+            {
+                Subject = iface,
+            });
+        }
+    }
+
+    /// <summary>The queue with more than half of all missed Tx completions, if one has.</summary>
+    private static (int Queue, ulong Missed, ulong Total)? ConcentratedLoss(IReadOnlyDictionary<int, ulong> missedTx)
+    {
+        ulong total = missedTx.Values.Aggregate(0UL, (a, v) => a + v);
+        if (total == 0)
+        {
+            return null;
+        }
+
+        KeyValuePair<int, ulong> top = missedTx.OrderByDescending(q => q.Value).ThenBy(q => q.Key).First();
+        return top.Value * 2 > total ? (top.Key, top.Value, total) : null;
+    }
+
+    private static string AllowanceMeaning(string counter) => counter switch
+    {
+        "bw_in_allowance_exceeded" => "packets queued or dropped because inbound bandwidth exceeded the instance's maximum",
+        "bw_out_allowance_exceeded" => "packets queued or dropped because outbound bandwidth exceeded the instance's maximum",
+        "pps_allowance_exceeded" => "packets queued or dropped because packets per second (both directions) exceeded the instance's maximum",
+        "conntrack_allowance_exceeded" => "packets dropped because connection tracking reached the instance's maximum; new connections fail",
+        "linklocal_allowance_exceeded" => "packets dropped because traffic to link-local services (DNS resolver, instance metadata, time sync) exceeded the per-ENI packets per second",
+        _ => "packets shaped by the instance's allowance",
+    };
 
     /// <summary>The thread that used the CPU most in the window — never ksoftirqd or a NAPI thread, which are the victims.</summary>
     private static ThreadActivity? Holder(CpuWindow w) => w.Threads

@@ -1,4 +1,5 @@
 using ResetScope.Core;
+using ResetScope.Host.Nic;
 
 namespace ResetScope.Diagnosis;
 
@@ -60,6 +61,46 @@ public sealed record CrashLoop(string Unit, long RestartCounter, double Restarts
     public string Source { get; init; } = "journal";
 }
 
+/// <summary>
+/// The NIC's own counters (ENA <c>ethtool -S</c>, ena-driver.md §4) as the diagnosis uses them: counted since the
+/// driver loaded, or the change over a window. <see cref="Source"/> says which, for evidence
+/// ("ethtool -S eth0", "ethtool -S eth0, change over 10 s").
+/// </summary>
+public sealed record DeviceCounters(string Source)
+{
+    public string? Interface { get; init; }
+
+    /// <summary>The device's PCI address (sysfs), for the remedies that name it.</summary>
+    public string? Pci { get; init; }
+
+    /// <summary>Resets requested with a non-NORMAL reason (2.10.0+).</summary>
+    public ulong? TotalResets { get; init; }
+
+    /// <summary>Resets whose restore failed (2.8.0+); the driver never retries one.</summary>
+    public ulong? ResetFail { get; init; }
+
+    /// <summary>The per-reason counters the driver prints: the reason as the event's <c>ena_reason</c>, the counter's name, its value.</summary>
+    public IReadOnlyList<(string EnaReason, string Counter, ulong Value)> ResetsByReason { get; init; } = [];
+
+    /// <summary>Tx packets found without a completion (<c>queue_N_tx_missed_tx</c>), by queue.</summary>
+    public IReadOnlyDictionary<int, ulong> MissedTxByQueue { get; init; } = new Dictionary<int, ulong>();
+
+    /// <summary>The ENI <c>*_allowance_exceeded</c> counters by name, in printed order.</summary>
+    public IReadOnlyList<(string Counter, ulong Value)> AllowanceExceeded { get; init; } = [];
+
+    /// <summary>The figures the diagnosis uses from a decoded snapshot (or a delta's <see cref="EnaCountersDelta.Increase"/>).</summary>
+    public static DeviceCounters From(EnaCounters counters, string source, string? iface = null, string? pci = null) => new(source)
+    {
+        Interface = iface,
+        Pci = pci,
+        TotalResets = counters.TotalResets,
+        ResetFail = counters.ResetFail,
+        ResetsByReason = counters.ResetsByReason.Select(r => (r.Counter.EnaReason, r.Counter.Name, r.Value)).ToList(),
+        MissedTxByQueue = counters.Queues.Where(q => q.MissedTx is not null).ToDictionary(q => q.Queue, q => q.MissedTx!.Value),
+        AllowanceExceeded = counters.Allowances?.Exceeded().ToList() ?? [],
+    };
+}
+
 /// <summary>Everything the diagnosis joins for one reset (or for a host with no reset).</summary>
 public sealed record DiagnosisInput
 {
@@ -78,6 +119,9 @@ public sealed record DiagnosisInput
     public IReadOnlyList<CrashLoop> CrashLoops { get; init; } = [];
 
     public string? KernelRelease { get; init; }
+
+    /// <summary>The reset interface's own counters, when they could be read.</summary>
+    public DeviceCounters? DeviceCounters { get; init; }
 
     /// <summary>Findings that need root to be made, for the "what could not be checked" note.</summary>
     public bool Privileged { get; init; } = true;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -74,6 +75,26 @@ public static partial class EthtoolStats
         {
             Close(fd);
         }
+    }
+
+    /// <summary>
+    /// The same list from the text <c>ethtool -S IF</c> printed (a capture, a sosreport): "name: value" lines after the
+    /// "NIC statistics:" header; lines that are not one are skipped.
+    /// </summary>
+    public static IReadOnlyList<(string Name, ulong Value)> ParseText(string text)
+    {
+        var result = new List<(string, ulong)>();
+        foreach (string raw in text.Split('\n'))
+        {
+            ReadOnlySpan<char> line = raw.AsSpan().Trim();
+            int colon = line.LastIndexOf(':');
+            if (colon > 0 && ulong.TryParse(line[(colon + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value))
+            {
+                result.Add((line[..colon].TrimEnd().ToString(), value));
+            }
+        }
+
+        return result;
     }
 
     private static unsafe void Ioctl(int fd, string iface, byte[] data)
