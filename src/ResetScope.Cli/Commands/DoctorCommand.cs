@@ -31,10 +31,11 @@ public static class DoctorCommand
         var sysRoot = new Option<string>("--sys-root") { Description = "where sysfs is mounted", DefaultValueFactory = _ => "/sys" };
         var kmsg = new Option<string>("--kmsg") { Description = "the kernel log device", DefaultValueFactory = _ => "/dev/kmsg" };
         var logRoot = new Option<string?>("--log-root") { Description = "read service restart lines from syslog/messages here instead of the journal" };
+        var ethtoolDir = new Option<string?>("--ethtool-dir") { Description = "read each interface's ethtool -S from DIR/<iface>.txt (a capture) instead of asking the NIC" };
         var sample = new Option<string>("--sample") { Description = "how long to sample every CPU (e.g. 10s; 0 to skip)", DefaultValueFactory = _ => "10s" };
         var command = new Command("doctor", "Check this host: what ResetScope can read here (kernel, NICs and drivers, kernel log, cgroups, privileges).")
         {
-            json, procRoot, sysRoot, kmsg, logRoot, sample,
+            json, procRoot, sysRoot, kmsg, logRoot, sample, ethtoolDir,
         };
         command.SetAction(parse =>
         {
@@ -60,15 +61,16 @@ public static class DoctorCommand
                 }
             }
             HostCondition host = HostCondition.Read(proc, parse.GetValue(sysRoot)!, parse.GetValue(logRoot));
+            IReadOnlyList<NicCounters> counters = ReadCounters(facts, parse.GetValue(sysRoot)!, parse.GetValue(ethtoolDir));
             MemcgZombieResult? memcgs = host.Memcgs;
-            IReadOnlyList<Finding> findings = Findings(facts, log, cpus, host);
+            IReadOnlyList<Finding> findings = Findings(facts, log, cpus, host, counters);
             if (parse.GetValue(json))
             {
-                WriteJson(console.Out, facts, log, findings, cpus, memcgs);
+                WriteJson(console.Out, facts, log, findings, cpus, memcgs, counters);
             }
             else
             {
-                WriteHuman(console.Out, facts, log, findings, cpus, memcgs, new NicSysfsProbe(parse.GetValue(sysRoot)!));
+                WriteHuman(console.Out, facts, log, findings, cpus, memcgs, counters, new NicSysfsProbe(parse.GetValue(sysRoot)!));
             }
 
             return ExitCodes.Ok;
@@ -196,8 +198,29 @@ public static class DoctorCommand
     /// every CPU's window (starvation and its consumer, steal, near misses, IRQ placement), joined with the
     /// latest reset in the kernel log.
     /// </summary>
-    private static IReadOnlyList<Finding> Findings(HostFacts facts, KernelLogSummary log, CpuSampling? cpus, HostCondition host)
+    /// <summary>An ENA interface's own counters (ethtool -S), or why they could not be read.</summary>
+    private sealed record NicCounters(NetInterface Nic, string Source, EnaCounters? Counters, string? Problem);
+
+    private static List<NicCounters> ReadCounters(HostFacts facts, string sys, string? captures)
     {
+        var list = new List<NicCounters>();
+        foreach (NetInterface nic in facts.Interfaces.Where(n => n.Driver == "ena"))
+        {
+            string source = captures is null ? $"ethtool -S {nic.Name}" : Path.Combine(captures, nic.Name + ".txt");
+            EnaCounters? counters = captures is null
+                ? EnaCounters.TryRead(nic.Name, out string? problem, sys)
+                : EnaCounters.TryRead(nic.Name, out problem, sys, iface => File.Exists(source) ? EthtoolStats.ParseText(File.ReadAllText(source)) : throw new IOException($"{source}: no such file"));
+            list.Add(new NicCounters(nic, source, counters, problem));
+        }
+
+        return list;
+    }
+
+    private static IReadOnlyList<Finding> Findings(HostFacts facts, KernelLogSummary log, CpuSampling? cpus, HostCondition host, IReadOnlyList<NicCounters> counters)
+    {
+        ResetEvent? reset = log.Resets.Count > 0 ? log.Resets[^1] : null;
+        NicCounters? device = counters.FirstOrDefault(c => c.Counters is not null && (reset is null || reset.Dev == c.Nic.Name || reset.Pci == c.Nic.BusId))
+            ?? counters.FirstOrDefault(c => c.Counters is not null);
         var input = new DiagnosisInput
         {
             Reset = log.Resets.Count > 0 ? log.Resets[^1] : null,
@@ -207,11 +230,12 @@ public static class DoctorCommand
             KernelRelease = facts.KernelRelease,
             QueueCpus = cpus?.QueueCpus ?? new Dictionary<int, int>(),
             CpuWindows = cpus?.Windows ?? new Dictionary<int, CpuWindow>(),
+            DeviceCounters = device is { Counters: { } c } ? DeviceCounters.From(c, device.Source, device.Nic.Name, device.Nic.BusId) : null,
         };
         return Diagnoser.Diagnose(input);
     }
 
-    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, MemcgZombieResult? memcgs, NicSysfsProbe nics)
+    private static void WriteHuman(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, MemcgZombieResult? memcgs, IReadOnlyList<NicCounters> enaCounters, NicSysfsProbe nics)
     {
         string uptime = f.UptimeSeconds is double u ? string.Create(CultureInfo.InvariantCulture, $" · up {u / 3600:0.0} h") : "";
         w.WriteLine($"resetscope doctor · kernel {f.KernelRelease ?? "unknown"} · {f.Cpus} CPUs{uptime}");
@@ -225,6 +249,12 @@ public static class DoctorCommand
             NicQueueState q = nics.Read(nic.Name);
             string counters = q.CarrierChanges is long cc ? $"; netdev watchdog timeouts {q.TxTimeoutTotal}, carrier changes {cc}" : "";
             w.WriteLine($"  interface       {nic.Name}: {driver}{bus}, {nic.TxQueues} Tx queue(s){counters}");
+            if (enaCounters.FirstOrDefault(c => c.Nic == nic) is { } ec)
+            {
+                w.WriteLine(ec.Counters is { } k
+                    ? $"  ena counters    {nic.Name} since the driver loaded: {k.Summary()}"
+                    : $"  ena counters    {nic.Name}: not read ({ec.Problem})");
+            }
         }
 
         string cg = (f.CgroupV1Memory, f.CgroupV2) switch
@@ -312,7 +342,7 @@ public static class DoctorCommand
         }
     }
 
-    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, MemcgZombieResult? memcgs)
+    private static void WriteJson(TextWriter w, HostFacts f, KernelLogSummary log, IReadOnlyList<Finding> findings, CpuSampling? cpus, MemcgZombieResult? memcgs, IReadOnlyList<NicCounters> counters)
     {
         using var lines = new JsonLines(w);
         lines.Write(j =>
@@ -366,6 +396,31 @@ public static class DoctorCommand
                 j.WriteNull("memcg_zombies");
             }
 
+            j.WriteStartArray("ena_counters");
+            foreach (NicCounters c in counters)
+            {
+                j.WriteStartObject();
+                j.WriteString("dev", c.Nic.Name);
+                j.WriteString("source", c.Source);
+                j.WriteString("problem", c.Problem);
+                if (c.Counters is { } k)
+                {
+                    j.WriteNumber("total_resets", k.TotalResets ?? 0);
+                    j.WriteNumber("reset_fail", k.ResetFail ?? 0);
+                    j.WriteStartObject("resets_by_reason");
+                    foreach (EnaReasonCount r in k.ResetsByReason)
+                    {
+                        j.WriteNumber(r.Counter.EnaReason, r.Value);
+                    }
+
+                    j.WriteEndObject();
+                    j.WriteString("summary", k.Summary());
+                }
+
+                j.WriteEndObject();
+            }
+
+            j.WriteEndArray();
             j.WriteBoolean("root", f.IsRoot);
             j.WriteNumber("sampled_cpus", cpus?.Windows.Count ?? 0);
             j.WriteNumber("samples", cpus?.Samples ?? 0);

@@ -260,7 +260,8 @@ public sealed class EnaCounters
     /// </summary>
     public static EnaCounters? TryRead(string iface, out string? failure, string sysRoot = "/sys") => TryRead(iface, out failure, sysRoot, EthtoolStats.Read);
 
-    internal static EnaCounters? TryRead(string iface, out string? failure, string sysRoot, Func<string, IReadOnlyList<(string Name, ulong Value)>> read)
+    /// <summary>As <see cref="TryRead(string, out string?, string)"/>, with the statistics read by <paramref name="read"/> (e.g. from an <c>ethtool -S</c> capture).</summary>
+    public static EnaCounters? TryRead(string iface, out string? failure, string sysRoot, Func<string, IReadOnlyList<(string Name, ulong Value)>> read)
     {
         if (DriverOf(sysRoot, iface) is { } driver && driver != "ena")
         {
