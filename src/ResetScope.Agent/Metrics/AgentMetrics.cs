@@ -39,7 +39,7 @@ public sealed class AgentMetrics
     private readonly Counter _kmsgKernel;
     private readonly Counter _kmsgUser;
     private readonly Counter _kmsgLost;
-    private readonly Gauge _lastSample;
+    private readonly GaugeFamily _lastSample;
 
     /// <param name="time">The agent's clock; its "now" at construction is the start time.</param>
     /// <param name="version">The <c>version</c> label of <c>resetscope_build_info</c>; the assembly's informational version when null.</param>
@@ -74,7 +74,8 @@ public sealed class AgentMetrics
         _kmsgUser = kmsg.WithLabels("user");
         _kmsgLost = r.AddCounter(KmsgLostRecordsTotal, "/dev/kmsg records overwritten before the agent read them.").WithLabels();
         Gauge start = r.AddGauge(AgentStartTimeSeconds, "Unix time the agent started, in seconds.").WithLabels();
-        _lastSample = r.AddGauge(AgentLastSampleTimestampSeconds, "Unix time of the last recorder sample, in seconds.").WithLabels();
+        // Created by the first sample: before it, no series is better than a sample "taken" in 1970.
+        _lastSample = r.AddGauge(AgentLastSampleTimestampSeconds, "Unix time of the last recorder sample, in seconds.");
         Gauge build = r.AddGauge(BuildInfo, "Always 1; the version label names the agent build.", "version")
             .WithLabels(version ?? typeof(AgentMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown");
 
@@ -118,7 +119,7 @@ public sealed class AgentMetrics
     public void RecorderSample(DateTimeOffset at)
     {
         _recorderSamples.Inc();
-        _lastSample.Set(UnixSeconds(at));
+        _lastSample.WithLabels().Set(UnixSeconds(at));
     }
 
     /// <param name="kind">"reset", "near-miss" or "starvation".</param>
