@@ -62,7 +62,7 @@ public static class PrometheusTextSerializer
             for (int i = 0; i < count; i++)
             {
                 WriteAscii(writer, family.Name);
-                writer.Write(series[i].LabelText);
+                WriteBytes(writer, series[i].LabelText);
                 WriteAscii(writer, " ");
                 WriteValue(writer, series[i].Value);
                 WriteAscii(writer, "\n");
@@ -135,6 +135,19 @@ public static class PrometheusTextSerializer
         }
 
         writer.Advance(written);
+    }
+
+    // Not BuffersExtensions.Write: it asks for a span without a size hint, and Kestrel's chunked response writer may
+    // answer with an empty one. Asking for the exact size is always honoured.
+    private static void WriteBytes(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
+        bytes.CopyTo(writer.GetSpan(bytes.Length));
+        writer.Advance(bytes.Length);
     }
 
     private static int Copy(ReadOnlySpan<byte> text, Span<byte> destination)
