@@ -99,7 +99,7 @@ public abstract class MetricFamily
 
         foreach (string? value in labelValues)
         {
-            if (!LabelValues.IsNormal(value))
+            if (!LabelValueNormalizer.IsNormal(value))
             {
                 // Rare (hostile or odd input): normalize into a fresh key, then look that up.
                 return GetOrCreateNormalized(LabelKeyComparer.Instance.Create(labelValues));

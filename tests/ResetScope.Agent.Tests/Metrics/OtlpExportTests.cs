@@ -51,7 +51,7 @@ public sealed class OtlpExportTests
         Contains(metricsPost.Body, "resetscope_resets_total").Should().BeFalse("OTLP names drop Prometheus' _total");
         receiver.Requests.Should().Contain(r => r.Path == "/v1/logs");
         OtlpReceiver.Request logsPost = receiver.Requests.First(r => r.Path == "/v1/logs");
-        foreach (string expected in (string[])["ena eth0 reset (netdev-watchdog, SUSPECTED_POLL_STARVATION), completed", "incident.kind", "since_napi_usec", ResetScope.Agent.Metrics.OtlpExport.IncidentCategory])
+        foreach (string expected in (string[])["ena eth0 reset (netdev-watchdog, SUSPECTED_POLL_STARVATION), completed", "incident.kind", "since_napi_usec", OtlpExport.IncidentCategory])
         {
             Contains(logsPost.Body, expected).Should().BeTrue($"the logs body should carry \"{expected}\"");
         }
@@ -81,7 +81,7 @@ public sealed class OtlpExportTests
     [InlineData("https://gw.example/otlp", "https://gw.example/otlp/v1/metrics")]
     [InlineData("https://gw.example/otlp/", "https://gw.example/otlp/v1/metrics")]
     public void HTTP_signal_paths_are_added_to_the_base_path(string endpoint, string expected) =>
-        ResetScope.Agent.Metrics.OtlpExport.SignalUri(new Uri(endpoint), "v1/metrics").ToString().Should().Be(expected);
+        OtlpExport.SignalUri(new Uri(endpoint), "v1/metrics").ToString().Should().Be(expected);
 
     [Fact]
     public void Only_http_endpoints_are_taken()

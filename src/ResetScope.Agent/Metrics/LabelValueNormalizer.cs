@@ -6,12 +6,13 @@ namespace ResetScope.Agent.Metrics;
 
 /// <summary>
 /// What a label value may hold once stored. Label values come from kernel log lines, which are hostile input:
-/// they are cut to <see cref="MaxLength"/> UTF-16 units (a series per 1 MB value would defeat the series cap),
-/// lone surrogates become U+FFFD (they cannot be written as UTF-8), and so do control characters other than tab
-/// and newline: Prometheus' scrape lexer stops at NUL, and a raw CR reads as a line break to many line readers.
+/// they are cut to <see cref="MaxLength"/> UTF-16 units (the series cap bounds the count, this bounds the size:
+/// 10,000 series of 1 MB values would be 10 GB), lone surrogates become U+FFFD (they cannot be written as UTF-8),
+/// and so do control characters other than tab and newline: one raw NUL makes promtool reject the whole
+/// exposition, and a raw CR reads as a line break to many line readers.
 /// Newline, quote and backslash stay; the serializer escapes them. Null means the empty value.
 /// </summary>
-internal static class LabelValues
+internal static class LabelValueNormalizer
 {
     public const int MaxLength = 256;
 
@@ -160,7 +161,7 @@ internal sealed class LabelKeyComparer : IEqualityComparer<string[]>, IAlternate
         string[] key = new string[alternate.Length];
         for (int i = 0; i < key.Length; i++)
         {
-            key[i] = LabelValues.Normalize(alternate[i]);
+            key[i] = LabelValueNormalizer.Normalize(alternate[i]);
         }
 
         return key;
