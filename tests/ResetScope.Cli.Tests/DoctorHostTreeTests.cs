@@ -20,7 +20,7 @@ public sealed class DoctorHostTreeTests
     private static (string Output, FixtureClock Clock) Doctor(HostTree tree, params string[] extra)
     {
         var clock = new FixtureClock(tree.WriteAt);
-        string[] args = ["doctor", "--sample", "10s", "--proc-root", tree.Proc, "--sys-root", tree.Sys, "--kmsg", tree.Kmsg, "--log-root", tree.Log, .. extra];
+        string[] args = ["doctor", "--sample", "10s", "--proc-root", tree.Proc, "--sys-root", tree.Sys, "--kmsg", tree.Kmsg, "--log-root", tree.Log, "--ethtool-dir", tree.Ethtool, .. extra];
         (int exit, string output, string error) = TestConsole.Run(clock, args);
         exit.Should().Be(0, error);
         error.Should().BeEmpty();

@@ -52,6 +52,9 @@ public sealed class HostTree : IDisposable
 
     public string Log => Path.Combine(Root, "log");
 
+    /// <summary>ethtool -S captures, one per interface (<c>eth0.txt</c>).</summary>
+    public string Ethtool => Path.Combine(Root, "ethtool");
+
     /// <summary>A /dev/kmsg capture (empty unless <see cref="Create"/> got a kernel log).</summary>
     public string Kmsg => Path.Combine(Root, "kmsg");
 
@@ -242,6 +245,19 @@ public sealed class HostTree : IDisposable
 
         Write("log/syslog", syslog.ToString());
         Write("kmsg", dmesg is null ? "" : ToKmsg(dmesg));
+
+        // eth0's ethtool -S: one reset for poll starvation on queue 5 in the Pinterest state, nothing otherwise.
+        var ethtool = new StringBuilder("NIC statistics:\n");
+        ethtool.Append(s_inv, $"     total_resets: {(pinterest ? 1 : 0)}\n     reset_fail: 0\n     tx_timeout: {(pinterest ? 1 : 0)}\n     wd_expired: 0\n     admin_q_pause: 0\n");
+        ethtool.Append(s_inv, $"     suspected_poll_starvation: {(pinterest ? 1 : 0)}\n     missing_tx_cmpl: 0\n     os_netdev_wd: 0\n     missing_admin_interrupt: 0\n     admin_to: 0\n");
+        ethtool.Append("     suspend: 0\n     resume: 0\n     interface_down: 1\n     interface_up: 2\n");
+        ethtool.Append("     bw_in_allowance_exceeded: 0\n     bw_out_allowance_exceeded: 0\n     pps_allowance_exceeded: 0\n     conntrack_allowance_exceeded: 0\n     linklocal_allowance_exceeded: 0\n     conntrack_allowance_available: 136098\n");
+        for (int q = 0; q < Queues; q++)
+        {
+            ethtool.Append(s_inv, $"     queue_{q}_tx_cnt: {1_000_000 + q}\n     queue_{q}_tx_missed_tx: {(pinterest && q == 5 ? 1280 : 0)}\n     queue_{q}_tx_unmask_interrupt: {900_000 + q}\n");
+        }
+
+        Write("ethtool/eth0.txt", ethtool.ToString());
     }
 
     /// <summary>"[secs.usecs] text" lines as /dev/kmsg records of the kernel facility.</summary>
