@@ -245,6 +245,7 @@ public sealed class AgentService : IDisposable
 
     private void Handle(WatchResult found)
     {
+        // Every reset in flight is pending before any is committed, so a commit's cursor never skips one.
         foreach (WatchedReset r in found.Resets)
         {
             _latest[r.Key] = r.Event;
@@ -253,19 +254,12 @@ public sealed class AgentService : IDisposable
                 continue; // committed already (maybe before a restart); Finish picks up the latest version
             }
 
-            if (r.Event.Outcome != ResetOutcome.Unknown)
-            {
-                _pending.Remove(r.Key);
-                CommitReset(r);
-            }
-            else if (_pending.TryGetValue(r.Key, out Pending? p))
-            {
-                _pending[r.Key] = p with { Reset = r };
-            }
-            else
-            {
-                _pending[r.Key] = new Pending(r, _time.GetTimestamp());
-            }
+            _pending[r.Key] = _pending.TryGetValue(r.Key, out Pending? p) ? p with { Reset = r } : new Pending(r, _time.GetTimestamp());
+        }
+
+        foreach (Pending p in _pending.Values.Where(p => p.Reset.Event.Outcome != ResetOutcome.Unknown).ToList())
+        {
+            CommitReset(p.Reset);
         }
 
         foreach ((StarvationEvent e, ulong seq) in found.Starvations)
@@ -299,12 +293,12 @@ public sealed class AgentService : IDisposable
         _otlp?.Reset(e);
         string summary = $"{e.Driver} {e.Dev ?? e.Pci}{(e.Queue is int q ? $" queue {q}" : "")}: {e.Reason.ToJsonName()}{(e.EnaReason is { } er ? $" ({er})" : "")}, {e.Outcome.ToJsonName()}";
         bool injected = r.Sequences.Any(_injected.Contains);
-        Commit(IncidentKind.Reset, r.Key, summary, e, null, null, r.Key, injected, r.FirstSequence);
+        Commit(IncidentKind.Reset, r.Key, summary, e, null, null, r.Key, injected, r.FirstSequence, r.FirstSequence);
         int cpu = e.NapiCpu ?? (e.Queue is int qq && Recorder.QueueCpus.TryGetValue(qq, out int c) ? c : -1);
         Recorder.Trigger(cpu, summary);
     }
 
-    private void Commit(IncidentKind kind, string key, string summary, ResetEvent? reset, StarvationEvent? starvation, (int Cpu, double WaitMs)? nearMiss, string? resetKey, bool injected, ulong? sequence)
+    private void Commit(IncidentKind kind, string key, string summary, ResetEvent? reset, StarvationEvent? starvation, (int Cpu, double WaitMs)? nearMiss, string? resetKey, bool injected, ulong? sequence, ulong? hold = null)
     {
         long now = _time.GetTimestamp();
         long from = now - Ticks(_options.WindowBefore);
@@ -322,10 +316,10 @@ public sealed class AgentService : IDisposable
             Summary = (injected ? "[injected] " : "") + summary,
             BundleJson = IncidentBundle.Write(content),
         };
-        long id = _store.Add(incident, SafeCursor(exclude: resetKey));
+        long id = _store.Add(incident, SafeCursor(hold));
         _metrics.IncidentWritten(kind.ToJsonName());
         _otlp?.Incident(kind.ToJsonName(), incident.Summary, [new("resetscope.incident.id", id), new("resetscope.event_key", key)], incident.CreatedUtc);
-        _unfinished.Add(new Unfinished(id, kind, key, resetKey, starvation, nearMiss, injected, from, now, now + Ticks(_options.WindowAfter), content.LatencyUs, incident));
+        _unfinished.Add(new Unfinished(id, kind, key, resetKey, starvation, nearMiss, injected, from, now, now + Ticks(_options.WindowAfter), content.LatencyUs, incident, hold));
         var committed = new CommittedIncident(id, kind, incident.Summary, latency);
         _committed.Add(committed);
         IncidentCommitted?.Invoke(committed);
@@ -487,31 +481,33 @@ public sealed class AgentService : IDisposable
     }
 
     /// <summary>
-    /// The cursor that is safe to persist: just before the first record of any reset not yet finished (so a restart
-    /// re-reads it whole and recognizes it by key), else the last record read.
+    /// The cursor that is safe to persist: just before the first record of any reset still pending or whose incident
+    /// is not finished (a restart re-reads it whole: a committed one is recognized by its key, a pending one is not
+    /// lost), else the last record read.
     /// </summary>
-    private KmsgCursor? SafeCursor(string? exclude = null)
+    private KmsgCursor? SafeCursor(ulong? hold = null)
     {
         if (_lastSeq is not ulong last)
         {
             return null;
         }
 
-        ulong safe = last;
-        foreach ((string key, Pending p) in _pending)
+        IEnumerable<ulong> held = _pending.Values.Select(p => p.Reset.FirstSequence)
+            .Concat(_unfinished.Where(u => u.FirstSequence.HasValue).Select(u => u.FirstSequence!.Value));
+        if (hold is ulong h)
         {
-            if (key != exclude && p.Reset.FirstSequence > 0)
-            {
-                safe = Math.Min(safe, p.Reset.FirstSequence - 1);
-            }
+            held = held.Append(h);
         }
 
-        foreach (Unfinished u in _unfinished)
+        ulong safe = last;
+        foreach (ulong first in held)
         {
-            if (u.ResetKey is { } k && _latest.TryGetValue(k, out ResetEvent? e) && e.Line is int line && line > 0)
+            if (first == 0)
             {
-                safe = Math.Min(safe, (ulong)line - 1);
+                return null; // sequence 0 is held: nothing before it to persist
             }
+
+            safe = Math.Min(safe, first - 1);
         }
 
         return new KmsgCursor(_bootId, safe);
@@ -546,5 +542,5 @@ public sealed class AgentService : IDisposable
 
     private sealed record Pending(WatchedReset Reset, long FirstSeen);
 
-    private sealed record Unfinished(long Id, IncidentKind Kind, string Key, string? ResetKey, StarvationEvent? Starvation, (int Cpu, double WaitMs)? NearMiss, bool Injected, long From, long At, long Due, long? LatencyUs, Incident Incident);
+    private sealed record Unfinished(long Id, IncidentKind Kind, string Key, string? ResetKey, StarvationEvent? Starvation, (int Cpu, double WaitMs)? NearMiss, bool Injected, long From, long At, long Due, long? LatencyUs, Incident Incident, ulong? FirstSequence);
 }
