@@ -13,6 +13,7 @@ public static class Program
     {
         var root = new RootCommand("ResetScope: find, explain and reproduce network-driver resets (AWS ENA first).");
         root.Subcommands.Add(DoctorCommand.Create(console, clock ?? SystemRecorderClock.Instance));
+        root.Subcommands.Add(AgentCommand.Create(console));
         root.Subcommands.Add(ScanCommand.Create(console));
         root.Subcommands.Add(LabCommand.Create(console));
         root.Subcommands.Add(SimulateCommand.Create(console));

@@ -29,6 +29,33 @@ public sealed class KernelEventWatcher
 
     public int Held => _records.Count;
 
+    /// <summary>The kernel's time stamp (µs since boot) of a held record, or null when it is no longer held.</summary>
+    public long? TimestampOf(ulong sequence)
+    {
+        int lo = 0;
+        int hi = _records.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            ulong s = _records[mid].Sequence;
+            if (s == sequence)
+            {
+                return _records[mid].TimestampUs;
+            }
+
+            if (s < sequence)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Adds a record the caller trusts as the kernel's.</summary>
     public void Add(in KmsgRecord record)
     {
@@ -104,6 +131,15 @@ public sealed class KernelEventWatcher
             }
         }
 
+        // Forget events whose records have left the window: their keys cannot come back.
+        ulong oldest = _records.Count > 0 ? _records[0].Sequence : 0;
+        foreach (string key in _resets.Where(kv => (ulong)(kv.Value.Line ?? 0) < oldest).Select(kv => kv.Key).ToList())
+        {
+            _resets.Remove(key);
+        }
+
+        _starvations.RemoveWhere(s => s < oldest);
+        _precursors.RemoveWhere(s => s < oldest);
         return new WatchResult(resets, starvations, precursors);
     }
 

@@ -189,6 +189,41 @@ public sealed class IncidentStore : IDisposable
         });
     }
 
+    /// <summary>
+    /// Rewrites a stored incident's searchable fields, summary and bundle (the agent completes an incident with the
+    /// recorder window after its event); its id, time and kind stay.
+    /// </summary>
+    public void Update(Incident incident)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        ValidateBundle(incident.BundleJson);
+        Guard("update an incident in", () =>
+        {
+            using SqliteTransaction transaction = _connection.BeginTransaction();
+            using SqliteCommand update = Command(
+                """
+                UPDATE incidents SET driver = $driver, dev = $dev, reason = $reason, ena_reason = $ena_reason, summary = $summary,
+                    bundle_json = $bundle, bundle_bytes = $bundle_bytes
+                WHERE id = $id
+                """,
+                ("$id", incident.Id),
+                ("$driver", incident.Driver),
+                ("$dev", incident.Dev),
+                ("$reason", incident.Reason),
+                ("$ena_reason", incident.EnaReason),
+                ("$summary", incident.Summary),
+                ("$bundle", incident.BundleJson),
+                ("$bundle_bytes", (long)Encoding.UTF8.GetByteCount(incident.BundleJson)));
+            if (update.ExecuteNonQuery() != 1)
+            {
+                throw UnknownIncident(incident.Id);
+            }
+
+            transaction.Commit();
+            return 0;
+        });
+    }
+
     /// <summary>Moves the kmsg cursor on its own, for records that made no incident.</summary>
     public void SaveCursor(KmsgCursor cursor)
     {
