@@ -74,7 +74,8 @@ public static class AgentRunner
             }
 
             // Wake for a record at once, else when timed work is due; never block past a quarter second so stop is prompt.
-            TimeSpan wait = time.GetElapsedTime(now, service.NextDeadline);
+            long deadline = service.NextDeadline;
+            TimeSpan wait = deadline <= now ? TimeSpan.Zero : time.GetElapsedTime(now, deadline);
             wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > TimeSpan.FromMilliseconds(250) ? TimeSpan.FromMilliseconds(250) : wait;
             if (!kmsg.WaitReadable(wait) && wait > TimeSpan.Zero && source is not DevKmsg)
             {

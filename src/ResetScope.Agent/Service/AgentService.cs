@@ -293,7 +293,8 @@ public sealed class AgentService : IDisposable
         _otlp?.Reset(e);
         string summary = $"{e.Driver} {e.Dev ?? e.Pci}{(e.Queue is int q ? $" queue {q}" : "")}: {e.Reason.ToJsonName()}{(e.EnaReason is { } er ? $" ({er})" : "")}, {e.Outcome.ToJsonName()}";
         bool injected = r.Sequences.Any(_injected.Contains);
-        Commit(IncidentKind.Reset, r.Key, summary, e, null, null, r.Key, injected, r.FirstSequence, r.FirstSequence);
+        // Latency runs from the record that made the reset known in full (its newest) to the commit.
+        Commit(IncidentKind.Reset, r.Key, summary, e, null, null, r.Key, injected, r.Sequences.Count > 0 ? r.Sequences.Max() : r.FirstSequence, r.FirstSequence);
         int cpu = e.NapiCpu ?? (e.Queue is int qq && Recorder.QueueCpus.TryGetValue(qq, out int c) ? c : -1);
         Recorder.Trigger(cpu, summary);
     }

@@ -102,8 +102,8 @@ public sealed class CpuRecorder : IDisposable
 
     public long Samples => _samples;
 
-    /// <summary>When the next sample is due (a timestamp of the injected clock).</summary>
-    public long DueAt => _ring.DueAt;
+    /// <summary>When the next sample is due (a timestamp of the injected clock); before the first sample, always.</summary>
+    public long DueAt => _samples == 0 ? long.MinValue : _ring.DueAt;
 
     public TimeSpan Interval => _ring.Interval;
 

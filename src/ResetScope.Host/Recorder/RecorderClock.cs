@@ -27,11 +27,13 @@ public sealed class SystemRecorderClock : IRecorderClock
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            TimeSpan left = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), timestamp);
-            if (left <= TimeSpan.Zero)
+            long now = TimeProvider.System.GetTimestamp();
+            if (timestamp <= now)
             {
                 return;
             }
+
+            TimeSpan left = TimeProvider.System.GetElapsedTime(now, timestamp);
 
             cancellationToken.WaitHandle.WaitOne(left);
         }

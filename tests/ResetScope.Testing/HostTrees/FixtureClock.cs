@@ -17,14 +17,14 @@ public sealed class FixtureClock(Action<TimeSpan> atTime) : IRecorderClock
 
     public void WaitUntil(long timestamp, CancellationToken cancellationToken = default)
     {
-        TimeSpan by = _time.GetElapsedTime(_time.GetTimestamp(), timestamp);
-        if (by > TimeSpan.Zero)
+        long now = _time.GetTimestamp();
+        if (timestamp > now)
         {
-            _time.Advance(by);
+            _time.Advance(_time.GetElapsedTime(now, timestamp));
         }
 
-        TimeSpan now = TimeSpan.FromTicks(_time.GetTimestamp());
-        Steps.Add(now);
-        atTime(now);
+        TimeSpan at = TimeSpan.FromTicks(_time.GetTimestamp());
+        Steps.Add(at);
+        atTime(at);
     }
 }
