@@ -33,7 +33,7 @@ public sealed record HostCondition(MemcgZombieResult? Memcgs, IReadOnlyList<Cras
         }
     }
 
-    private static List<CrashLoop> ReadCrashLoops(string procRoot, string? logRoot)
+    public static List<CrashLoop> ReadCrashLoops(string procRoot, string? logRoot)
     {
         // An explicit log root is a fixture or an offline copy: then do not ask this machine's journal.
         CrashLoopProbe loops = logRoot is null ? new CrashLoopProbe(procRoot) : new CrashLoopProbe(procRoot, logRoot: logRoot, pathVariable: "");

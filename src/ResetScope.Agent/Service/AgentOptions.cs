@@ -25,8 +25,11 @@ public sealed record AgentOptions
     /// <summary>A reset without its closing line yet is committed this long after it was first seen.</summary>
     public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Zombie memcgs and crash loops are re-read this often.</summary>
+    /// <summary>Zombie memcgs are re-read this often.</summary>
     public TimeSpan HostConditionEvery { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Crash loops (restart lines in the journal: a journalctl run each time) are re-read this often.</summary>
+    public TimeSpan CrashLoopsEvery { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Thread sweeps when nothing is wrong (every second after a trigger).</summary>
     public TimeSpan ThreadSweep { get; init; } = TimeSpan.FromSeconds(5);

@@ -73,10 +73,10 @@ public static class AgentRunner
                 nextPing = now + (long)(ping.TotalSeconds * time.TimestampFrequency);
             }
 
-            // Wake for a record at once, else when timed work is due; never block past a quarter second so stop is prompt.
+            // Wake for a record at once, else when timed work is due; never block past a second so a stop is prompt.
             long deadline = service.NextDeadline;
             TimeSpan wait = deadline <= now ? TimeSpan.Zero : time.GetElapsedTime(now, deadline);
-            wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > TimeSpan.FromMilliseconds(250) ? TimeSpan.FromMilliseconds(250) : wait;
+            wait = wait > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait;
             if (!kmsg.WaitReadable(wait) && wait > TimeSpan.Zero && source is not DevKmsg)
             {
                 stop.Token.WaitHandle.WaitOne(wait);

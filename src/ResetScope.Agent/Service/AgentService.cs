@@ -48,6 +48,8 @@ public sealed class AgentService : IDisposable
     private readonly List<CommittedIncident> _committed = [];
     private HostCondition? _condition;
     private long _conditionAt = long.MinValue;
+    private long _loopsAt = long.MinValue;
+    private IReadOnlyList<CrashLoop> _crashLoops = [];
     private long _retentionAt = long.MinValue;
     private long _cursorSavedAt = long.MinValue;
     private ulong? _resumeAfter;
@@ -150,10 +152,16 @@ public sealed class AgentService : IDisposable
             Finish(u);
         }
 
+        if (_loopsAt == long.MinValue || now - _loopsAt >= Ticks(_options.CrashLoopsEvery))
+        {
+            _loopsAt = now;
+            _crashLoops = HostCondition.ReadCrashLoops(_options.ProcRoot, _options.LogRoot);
+        }
+
         if (_conditionAt == long.MinValue || now - _conditionAt >= Ticks(_options.HostConditionEvery))
         {
             _conditionAt = now;
-            _condition = HostCondition.Read(_options.ProcRoot, _options.SysRoot, _options.LogRoot);
+            _condition = new HostCondition(HostCondition.ReadMemcgs(_options.ProcRoot, _options.SysRoot), _crashLoops);
             if (_condition.Memcgs is { } m)
             {
                 _metrics.SetZombies(m.Hierarchy.ToString().ToLowerInvariant(), m.Zombies);
@@ -345,7 +353,7 @@ public sealed class AgentService : IDisposable
     private IncidentContent Content(IncidentKind kind, string key, ResetEvent? reset, StarvationEvent? starvation, (int Cpu, double WaitMs)? nearMiss, bool injected, long from, long at, RecorderExtract? after)
     {
         IReadOnlyDictionary<int, CpuWindow> windows = Recorder.Windows(from, at);
-        HostCondition condition = _condition ?? HostCondition.Read(_options.ProcRoot, _options.SysRoot, _options.LogRoot);
+        HostCondition condition = _condition ?? new HostCondition(HostCondition.ReadMemcgs(_options.ProcRoot, _options.SysRoot), _crashLoops);
         IReadOnlyList<Finding> findings = Diagnoser.Diagnose(new DiagnosisInput
         {
             Reset = reset,
