@@ -15,7 +15,7 @@ namespace ResetScope.Host.Benchmarks;
 internal static class LoopMode
 {
     public const string Usage =
-        "loop [--interval 1s|100ms] [--duration 60s] [--warmup 10s] [--wait timer|sleep] [--proc-root DIR] [--clk-tck 100] [--hold]";
+        "loop [--interval 1s|100ms] [--duration 60s] [--warmup 10s] [--wait sleep|timer] [--proc-root DIR] [--clk-tck 100] [--hold]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -25,7 +25,7 @@ internal static class LoopMode
         string procRoot = "/proc";
         int clockTicks = 100;
         bool hold = false;
-        bool sleep = false;
+        bool sleep = true;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])

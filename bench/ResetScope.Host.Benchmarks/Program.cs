@@ -7,7 +7,7 @@ namespace ResetScope.Host.Benchmarks;
 
 /// <summary>
 /// Modes:
-///   loop [--interval 1s|100ms] [--duration 60s] [--warmup 10s] [--proc-root DIR] [--clk-tck 100] [--hold]
+///   loop [--interval 1s|100ms] [--duration 60s] [--warmup 10s] [--wait sleep|timer] [--proc-root DIR] [--clk-tck 100] [--hold]
 ///                        sample on schedule and nothing else, then print this process's CPU use (bench/cpu/run.sh)
 ///   gen96 DIR            write the generated 96-CPU fixture tree into DIR
 ///   anything else        BenchmarkDotNet (e.g. --filter '*' --job short)
