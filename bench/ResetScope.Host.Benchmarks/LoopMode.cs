@@ -11,6 +11,8 @@ namespace ResetScope.Host.Benchmarks;
 /// compared with <c>mpstat -P ALL 1</c> (bench/cpu/run.sh). It prints one summary line at the end with its own figures:
 /// the whole process since start and the steady state (after the warm-up), from <c>/proc/self/stat</c> (clock ticks,
 /// what the script reads from outside) and from <see cref="Environment.CpuUsage"/> (getrusage, microseconds).
+/// <c>--wait sleep</c> (the default) samples on the main thread and sleeps to the next deadline; <c>--wait timer</c>
+/// awaits a <see cref="PeriodicTimer"/>, which adds the timer thread and thread-pool workers to every cycle.
 /// </summary>
 internal static class LoopMode
 {
