@@ -58,7 +58,9 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/resetscope-cpu-bench.XXXXXX")
 # fixture, which runs under a shell in a mount namespace). Cleared once reaped, so a reused pid is never signalled.
 MEASURED=""
 CHILD=""
+SLEEPER=""
 stop_children() {
+  if [ -n "$SLEEPER" ]; then kill -TERM "$SLEEPER" 2>/dev/null || true; wait "$SLEEPER" 2>/dev/null || true; SLEEPER=""; fi
   if [ -n "$MEASURED" ]; then kill -TERM "$MEASURED" 2>/dev/null || true; fi
   if [ -n "$CHILD" ]; then
     kill -TERM "$CHILD" 2>/dev/null || true
@@ -134,7 +136,11 @@ run_mpstat() { # label cpus [namespace-fixture]
     MEASURED=$CHILD
   fi
   t0=$(now_ns)
-  sleep "$DURATION"
+  # In the background and waited for, so a signal to this script is handled now rather than after the sleep.
+  sleep "$DURATION" &
+  SLEEPER=$!
+  wait "$SLEEPER" || true
+  SLEEPER=""
   pid=$MEASURED
   if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null || [ "$(< "/proc/$pid/comm")" != mpstat ]; then
     log "$label: mpstat is not running: $(head -c 300 "$DIR/mpstat.err")"
