@@ -5,9 +5,31 @@ using ResetScope.Host.Tests.Cpu;
 
 namespace ResetScope.Host.Benchmarks;
 
+/// <summary>
+/// Modes:
+///   loop [--interval 1s|100ms] [--duration 60s] [--warmup 10s] [--wait sleep|timer] [--proc-root DIR] [--clk-tck 100] [--hold]
+///                        sample on schedule and nothing else, then print this process's CPU use (bench/cpu/run.sh)
+///   gen96 DIR            write the generated 96-CPU fixture tree into DIR
+///   anything else        BenchmarkDotNet (e.g. --filter '*' --job short)
+/// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args.Length > 0 ? args[0] : "")
+        {
+            case "loop":
+                return await LoopMode.RunAsync(args[1..]).ConfigureAwait(false);
+            case "gen96" when args.Length == 2:
+                return LoopMode.Generate96(args[1]);
+            case "gen96":
+                Console.Error.WriteLine("usage: gen96 DIR");
+                return 2;
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
+        }
+    }
 }
 
 /// <summary>One PerCpuSampler cycle (stat, softirqs, softnet_stat, PSI, ksoftirqd/NAPI schedstat) and one /proc/interrupts read.</summary>
