@@ -67,6 +67,22 @@ public sealed class AgentLiveTests(ITestOutputHelper output)
             labels.GetProperty("driver").GetString().Should().Be("ena");
             labels.GetProperty("ena_reason").GetString().Should().Be("KEEP_ALIVE_TO");
 
+            // What the agent serves passes promtool's own lint, with a reset in it.
+            using (var http = new HttpClient())
+            {
+                string exposition = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+                if (ExternalTool.Find("promtool") is { } promtool)
+                {
+                    var check = new ProcessStartInfo(promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+                    using Process p = Process.Start(check)!;
+                    await p.StandardInput.WriteAsync(exposition);
+                    p.StandardInput.Close();
+                    string problems = await p.StandardError.ReadToEndAsync() + await p.StandardOutput.ReadToEndAsync();
+                    await p.WaitForExitAsync();
+                    p.ExitCode.Should().Be(0, problems);
+                }
+            }
+
             stop.Cancel();
             (await agent).Should().Be(0);
             using IncidentStore store = IncidentStore.Open(options.StorePath);
