@@ -7,14 +7,15 @@ public static class Program
 {
     public static int Main(string[] args) => Run(args, new SystemConsole());
 
-    /// <summary>Parses and runs one command line against <paramref name="console"/>.</summary>
-    public static int Run(string[] args, IConsole console)
+    /// <summary>Parses and runs one command line against <paramref name="console"/>; <paramref name="time"/> is the clock (tests fix it).</summary>
+    public static int Run(string[] args, IConsole console, TimeProvider? time = null)
     {
         var root = new RootCommand("ResetScope: find, explain and reproduce network-driver resets (AWS ENA first).");
         root.Subcommands.Add(DoctorCommand.Create(console));
         root.Subcommands.Add(ScanCommand.Create(console));
         root.Subcommands.Add(LabCommand.Create(console));
         root.Subcommands.Add(SimulateCommand.Create(console));
+        root.Subcommands.Add(IncidentsCommand.Create(console, time ?? TimeProvider.System));
 
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -11,10 +11,13 @@ internal sealed class TestConsole : IConsole
 
     public TextWriter Error => ErrorWriter;
 
-    public static (int Exit, string Out, string Error) Run(params string[] args)
+    public static (int Exit, string Out, string Error) Run(params string[] args) => Run(null, args);
+
+    /// <summary>Runs with <paramref name="time"/> as the clock (null: the system's).</summary>
+    public static (int Exit, string Out, string Error) Run(TimeProvider? time, params string[] args)
     {
         var console = new TestConsole();
-        int exit = Program.Run(args, console);
+        int exit = Program.Run(args, console, time);
         return (exit, console.OutWriter.ToString(), console.ErrorWriter.ToString());
     }
 }

@@ -105,6 +105,8 @@ public sealed class IncidentStoreTests : IDisposable
         store.List(kind: IncidentKind.Reset).Select(i => i.Id).Should().Equal(a);
         store.Count().Should().Be(3);
         store.Count(since: s_t0.AddMinutes(2)).Should().Be(1);
+        store.Count(kind: IncidentKind.Starvation).Should().Be(1);
+        store.Count(since: s_t0.AddMinutes(2), kind: IncidentKind.Reset).Should().Be(0);
     }
 
     [Theory]
