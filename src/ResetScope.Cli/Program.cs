@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(ScanCommand.Create(console));
         root.Subcommands.Add(LabCommand.Create(console));
         root.Subcommands.Add(SimulateCommand.Create(console));
+        root.Subcommands.Add(IncidentsCommand.Create(console, clock?.Time ?? TimeProvider.System));
 
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

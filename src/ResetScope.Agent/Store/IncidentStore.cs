@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
@@ -300,10 +301,13 @@ public sealed class IncidentStore : IDisposable
         });
     }
 
-    /// <summary>How many incidents there are, created at or after <paramref name="since"/> when given.</summary>
-    public long Count(DateTimeOffset? since = null) => Guard("count the incidents in", () =>
+    /// <summary>How many incidents there are, created at or after <paramref name="since"/> when given, optionally of one kind.</summary>
+    public long Count(DateTimeOffset? since = null, IncidentKind? kind = null) => Guard("count the incidents in", () =>
     {
-        using SqliteCommand count = Command("SELECT count(*) FROM incidents WHERE $since IS NULL OR created_utc >= $since", ("$since", since is { } s ? FormatTime(s) : null));
+        using SqliteCommand count = Command(
+            "SELECT count(*) FROM incidents WHERE ($since IS NULL OR created_utc >= $since) AND ($kind IS NULL OR kind = $kind)",
+            ("$since", since is { } s ? FormatTime(s) : null),
+            ("$kind", kind?.ToJsonName()));
         return (long)count.ExecuteScalar()!;
     });
 
@@ -342,7 +346,9 @@ public sealed class IncidentStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(output);
         Incident incident = Get(id) ?? throw UnknownIncident(id);
-        using (var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
+        // Relaxed escaping: the file is read by people and JSON tools, never embedded in HTML, so "ü" stays "ü".
+        var options = new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        using (var w = new Utf8JsonWriter(output, options))
         {
             w.WriteStartObject();
             w.WriteString("format", "resetscope-incident");
