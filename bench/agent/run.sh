@@ -7,12 +7,13 @@
 #      latency as the agent measured it (monotonic clock: now at commit − the kernel's time stamp of the
 #      record that completed the reset); p50/p99/max.
 #
-#   sudo bench/agent/run.sh                   # STEADY_S=60 WARMUP_S=10 RESETS=100 GAP_S=0.5
+#   sudo bench/agent/run.sh                   # STEADY_S=120 WARMUP_S=120 RESETS=100 GAP_S=0.5
+#   DEFAULT_RUNTIME=1 sudo bench/agent/run.sh # without the launcher's .NET settings for the agent
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-STEADY_S=${STEADY_S:-60}
-WARMUP_S=${WARMUP_S:-10}
+STEADY_S=${STEADY_S:-120}
+WARMUP_S=${WARMUP_S:-120}
 RESETS=${RESETS:-100}
 GAP_S=${GAP_S:-0.5}
 PORT=${PORT:-19466}
@@ -39,7 +40,11 @@ dotnet "$dll" simulate keepalive-loss --log-only | sed -E 's/^\[[ 0-9.]+\] //' >
 tick=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-dotnet "$dll" agent --json --store "$work/incidents.db" --metrics-listen "127.0.0.1:$PORT" --trust-test-records "$tag" \
+# Through the launcher, so the agent runs with the runtime settings it is deployed with (see ./resetscope).
+if [ -n "${DEFAULT_RUNTIME:-}" ]; then
+  export DOTNET_GCgen0size=0 DOTNET_TieredCompilation=1 DOTNET_TieredPGO=1 DOTNET_gcConcurrent=1
+fi
+./resetscope agent --json --store "$work/incidents.db" --metrics-listen "127.0.0.1:$PORT" --trust-test-records "$tag" \
   >"$work/incidents.jsonl" 2>"$work/agent.log" &
 agent=$!
 sleep "$WARMUP_S"
