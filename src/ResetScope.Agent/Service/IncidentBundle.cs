@@ -165,17 +165,7 @@ public static class IncidentBundle
         foreach (CpuWindow c in x.Windows.Values.OrderBy(c => c.Cpu))
         {
             w.WriteStartObject();
-            w.WriteNumber("cpu", c.Cpu);
-            w.WriteNumber("seconds", Math.Round(c.Seconds, 3));
-            w.WriteNumber("user_pct", Math.Round(c.UserPct, 2));
-            w.WriteNumber("sys_pct", Math.Round(c.SysPct, 2));
-            w.WriteNumber("irq_pct", Math.Round(c.IrqPct, 2));
-            w.WriteNumber("soft_pct", Math.Round(c.SoftPct, 2));
-            w.WriteNumber("steal_pct", Math.Round(c.StealPct, 2));
-            w.WriteNumber("idle_pct", Math.Round(c.IdlePct, 2));
-            w.WriteNumber("softirq_wait_ms", Math.Round(c.SoftirqThreadWaitMs, 1));
-            w.WriteNumber("longest_softirq_wait_ms", Math.Round(c.LongestSoftirqWaitMs, 1));
-            w.WriteNumber("time_squeeze", c.TimeSqueezeDelta);
+            CpuWindowJson.WriteFields(w, c);
             w.WriteStartArray("threads");
             foreach (ThreadActivity t in c.Threads)
             {

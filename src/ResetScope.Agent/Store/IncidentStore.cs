@@ -170,15 +170,7 @@ public sealed class IncidentStore : IDisposable
                 VALUES ($created, $kind, $driver, $dev, $reason, $ena_reason, $summary, $bundle, $bundle_bytes)
                 RETURNING id
                 """,
-                ("$created", FormatTime(incident.CreatedUtc)),
-                ("$kind", kind),
-                ("$driver", incident.Driver),
-                ("$dev", incident.Dev),
-                ("$reason", incident.Reason),
-                ("$ena_reason", incident.EnaReason),
-                ("$summary", incident.Summary),
-                ("$bundle", incident.BundleJson),
-                ("$bundle_bytes", (long)Encoding.UTF8.GetByteCount(incident.BundleJson)));
+                [("$created", FormatTime(incident.CreatedUtc)), ("$kind", kind), .. Columns(incident)]);
             long id = (long)insert.ExecuteScalar()!;
             if (cursor is not null)
             {
@@ -189,6 +181,18 @@ public sealed class IncidentStore : IDisposable
             return id;
         });
     }
+
+    /// <summary>The columns an incident's own fields fill, as command parameters.</summary>
+    private static (string, object?)[] Columns(Incident incident) =>
+    [
+        ("$driver", incident.Driver),
+        ("$dev", incident.Dev),
+        ("$reason", incident.Reason),
+        ("$ena_reason", incident.EnaReason),
+        ("$summary", incident.Summary),
+        ("$bundle", incident.BundleJson),
+        ("$bundle_bytes", (long)Encoding.UTF8.GetByteCount(incident.BundleJson)),
+    ];
 
     /// <summary>
     /// Rewrites a stored incident's searchable fields, summary and bundle (the agent completes an incident with the
@@ -207,14 +211,7 @@ public sealed class IncidentStore : IDisposable
                     bundle_json = $bundle, bundle_bytes = $bundle_bytes
                 WHERE id = $id
                 """,
-                ("$id", incident.Id),
-                ("$driver", incident.Driver),
-                ("$dev", incident.Dev),
-                ("$reason", incident.Reason),
-                ("$ena_reason", incident.EnaReason),
-                ("$summary", incident.Summary),
-                ("$bundle", incident.BundleJson),
-                ("$bundle_bytes", (long)Encoding.UTF8.GetByteCount(incident.BundleJson)));
+                [("$id", incident.Id), .. Columns(incident)]);
             if (update.ExecuteNonQuery() != 1)
             {
                 throw UnknownIncident(incident.Id);

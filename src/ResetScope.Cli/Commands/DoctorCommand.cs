@@ -443,16 +443,7 @@ public static class DoctorCommand
             {
                 j.WriteStartObject();
                 j.WriteString("kind", "cpu");
-                j.WriteNumber("cpu", c.Cpu);
-                j.WriteNumber("seconds", Math.Round(c.Seconds, 3));
-                j.WriteNumber("user_pct", Math.Round(c.UserPct, 2));
-                j.WriteNumber("sys_pct", Math.Round(c.SysPct, 2));
-                j.WriteNumber("irq_pct", Math.Round(c.IrqPct, 2));
-                j.WriteNumber("soft_pct", Math.Round(c.SoftPct, 2));
-                j.WriteNumber("steal_pct", Math.Round(c.StealPct, 2));
-                j.WriteNumber("idle_pct", Math.Round(c.IdlePct, 2));
-                j.WriteNumber("softirq_wait_ms", Math.Round(c.SoftirqThreadWaitMs, 1));
-                j.WriteNumber("longest_softirq_wait_ms", Math.Round(c.LongestSoftirqWaitMs, 1));
+                CpuWindowJson.WriteFields(j, c);
                 j.WriteString("top_thread", c.Threads.Count > 0 ? c.Threads[0].Comm : null);
                 j.WriteEndObject();
             });

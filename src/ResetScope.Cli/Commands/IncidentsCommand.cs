@@ -243,7 +243,7 @@ public static class IncidentsCommand
 
     private static void WriteListTable(IConsole console, IReadOnlyList<IncidentSummary> found, long total, string? since)
     {
-        IAnsiConsole ansi = Ansi(console, out bool terminal);
+        IAnsiConsole ansi = Terminal.For(console, out bool terminal);
         string scope = since is null ? "" : $" since {since}";
         if (found.Count == 0)
         {
@@ -277,7 +277,7 @@ public static class IncidentsCommand
 
     private static void WriteShow(IConsole console, Incident i)
     {
-        IAnsiConsole ansi = Ansi(console, out bool terminal);
+        IAnsiConsole ansi = Terminal.For(console, out bool terminal);
         var table = new Table { Border = terminal ? TableBorder.Rounded : TableBorder.Ascii, ShowHeaders = false };
         table.AddColumn(new TableColumn("field").NoWrap());
         table.AddColumn(new TableColumn("value"));
@@ -319,24 +319,6 @@ public static class IncidentsCommand
         return string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c));
     }
 
-    private static IAnsiConsole Ansi(IConsole console, out bool terminal)
-    {
-        terminal = console is SystemConsole && !Console.IsOutputRedirected;
-        IAnsiConsole ansi = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(console.Out),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        if (!terminal)
-        {
-            ansi.Profile.Width = 240;
-        }
-
-        return ansi;
-    }
-
     private static IncidentSummary Summarize(Incident i) =>
         new(i.Id, i.CreatedUtc, i.Kind, i.Driver, i.Dev, i.Reason, i.EnaReason, i.Summary, Encoding.UTF8.GetByteCount(i.BundleJson));
 
@@ -348,10 +330,10 @@ public static class IncidentsCommand
         w.WriteNumber("id", i.Id);
         w.WriteString("incident", i.Kind.ToJsonName());
         w.WriteString("created_utc", IncidentStore.FormatJsonTime(i.CreatedUtc));
-        WriteStringOrNull(w, "driver", i.Driver);
-        WriteStringOrNull(w, "dev", i.Dev);
-        WriteStringOrNull(w, "reason", i.Reason);
-        WriteStringOrNull(w, "ena_reason", i.EnaReason);
+        w.WriteString("driver", i.Driver);
+        w.WriteString("dev", i.Dev);
+        w.WriteString("reason", i.Reason);
+        w.WriteString("ena_reason", i.EnaReason);
         w.WriteString("summary", i.Summary);
         w.WriteNumber("bundle_bytes", i.BundleBytes);
         if (bundle is not null)
@@ -363,18 +345,6 @@ public static class IncidentsCommand
         }
 
         w.WriteEndObject();
-    }
-
-    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null)
-        {
-            w.WriteNull(name);
-        }
-        else
-        {
-            w.WriteString(name, value);
-        }
     }
 
     private static string HumanTime(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ResetScope.Cli.Rendering;
 using ResetScope.KernelLog;
 using Spectre.Console;
 
@@ -92,18 +93,7 @@ public static class ScanCommand
     /// <summary>The human report as Spectre.Console tables (plain ASCII borders when output is not a terminal).</summary>
     private static void WriteTables(ScanReport report, IConsole console)
     {
-        bool terminal = console is SystemConsole && !Console.IsOutputRedirected;
-        IAnsiConsole ansi = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(console.Out),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        if (!terminal)
-        {
-            ansi.Profile.Width = 240;
-        }
+        IAnsiConsole ansi = Terminal.For(console, out bool terminal);
 
         if (!report.Resets.Any())
         {
