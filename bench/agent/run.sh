@@ -40,11 +40,13 @@ dotnet "$dll" simulate keepalive-loss --log-only | sed -E 's/^\[[ 0-9.]+\] //' >
 tick=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# Through the launcher, so the agent runs with the runtime settings it is deployed with (see ./resetscope).
+# Through the launcher, so the agent runs with the runtime settings it is deployed with (see ./resetscope);
+# DEFAULT_RUNTIME=1 runs the same build with .NET's and glibc's defaults instead.
+launch=(./resetscope)
 if [ -n "${DEFAULT_RUNTIME:-}" ]; then
-  export DOTNET_GCgen0size=0 DOTNET_TieredCompilation=1 DOTNET_TieredPGO=1 DOTNET_gcConcurrent=1
+  launch=(dotnet "$dll")
 fi
-./resetscope agent --json --store "$work/incidents.db" --metrics-listen "127.0.0.1:$PORT" --trust-test-records "$tag" \
+"${launch[@]}" agent --json --store "$work/incidents.db" --metrics-listen "127.0.0.1:$PORT" --trust-test-records "$tag" \
   >"$work/incidents.jsonl" 2>"$work/agent.log" &
 agent=$!
 sleep "$WARMUP_S"

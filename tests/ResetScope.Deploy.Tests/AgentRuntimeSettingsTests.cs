@@ -14,9 +14,10 @@ public sealed partial class AgentRuntimeSettingsTests
         ["DOTNET_TieredCompilation"] = "0",
         ["DOTNET_TieredPGO"] = "0",
         ["DOTNET_gcConcurrent"] = "0",
+        ["MALLOC_MMAP_THRESHOLD_"] = "65536",
     };
 
-    [GeneratedRegex(@"(DOTNET_\w+)=(?:""\$\{\1:-)?([0-9a-fx]+)")]
+    [GeneratedRegex(@"((?:DOTNET|MALLOC)_\w+)=(?:""\$\{\1:-)?([0-9a-fx]+)")]
     private static partial Regex Setting();
 
     private static Dictionary<string, string> Settings(string text) =>
@@ -40,7 +41,7 @@ public sealed partial class AgentRuntimeSettingsTests
     public void The_DaemonSet_sets_them()
     {
         string manifest = Repo.Read("deploy/kubernetes/daemonset.yaml");
-        var env = Regex.Matches(manifest, @"- name: (DOTNET_\w+)\s+value: ""([^""]*)""").ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        var env = Regex.Matches(manifest, @"- name: ((?:DOTNET|MALLOC)_\w+)\s+value: ""([^""]*)""").ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
         env.Should().Equal(s_expected);
     }
 }

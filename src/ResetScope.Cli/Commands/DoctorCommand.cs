@@ -81,7 +81,7 @@ public static class DoctorCommand
     /// <summary>What the kernel log since boot says: where it came from, records read, lost, and the resets and starvation it holds.</summary>
     private sealed record KernelLogSummary(string Source, int Records, ulong Lost, string? Problem, IReadOnlyList<ResetEvent> Resets, IReadOnlyList<StarvationEvent> Starvations, int UserSpaceRecords);
 
-    /// <summary>/dev/kmsg (or a capture of it); when the device cannot be opened, dmesg -r, then the journal's kernel lines.</summary>
+    /// <summary>/dev/kmsg (or a capture of it); when the device cannot be opened, dmesg -x, then the journal's kernel lines.</summary>
     private static KernelLogSummary ReadKernelLog(string path, bool fallBack)
     {
         List<KmsgRecord>? records = null;
@@ -102,7 +102,7 @@ public static class DoctorCommand
         if (records is null && fallBack)
         {
             records = KernelLogFallback.FromDmesg(out string? dmesgProblem);
-            source = "dmesg -r";
+            source = "dmesg -x";
             if (records is null)
             {
                 problems.Add(dmesgProblem!);

@@ -5,14 +5,14 @@ namespace ResetScope.Host.Tests.Kmsg;
 public class KernelLogFallbackTests
 {
     [Fact]
-    public void Dmesg_raw_lines_keep_facility_level_time_and_continuations()
+    public void Decoded_dmesg_lines_keep_facility_level_time_and_continuations()
     {
-        const string raw = "<6>[   12.500001] ena 0000:00:05.0 eth0: Trigger reset is on\n"
-            + "<14>[   13.000000] resetscope-test: written from user space\n"
-            + "<4>[   14.000000] WARNING: CPU: 12 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x21c/0x230\n"
-            + "                  Please enable it\n";
+        const string decoded = "kern  :info  : [   12.500001] ena 0000:00:05.0 eth0: Trigger reset is on\n"
+            + "user  :info  : [   13.000000] resetscope-test: written from user space\n"
+            + "kern  :warn  : [   14.000000] WARNING: CPU: 12 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x21c/0x230\n"
+            + "                                Please enable it\n";
 
-        List<KmsgRecord> records = KernelLogFallback.ParseDmesgRaw(raw);
+        List<KmsgRecord> records = KernelLogFallback.ParseDmesgDecoded(decoded);
 
         records.Should().HaveCount(3);
         records[0].Should().Be(new KmsgRecord(0, 6, 0, 12_500_001, '-', "ena 0000:00:05.0 eth0: Trigger reset is on", null));
@@ -24,7 +24,7 @@ public class KernelLogFallbackTests
     [Fact]
     public void Lines_that_are_not_dmesg_records_are_skipped()
     {
-        KernelLogFallback.ParseDmesgRaw("garbage\n<x>[1.0] no\n<6>[not a time] no\n").Should().BeEmpty();
+        KernelLogFallback.ParseDmesgDecoded("garbage\nnews :bogus : [1.0] no\nkern  :info  : [not a time] no\n").Should().BeEmpty();
     }
 
     [Fact]
@@ -35,7 +35,7 @@ public class KernelLogFallbackTests
     }
 
     [Fact]
-    public void Live_dmesg_reads_the_same_first_record_as_dev_kmsg()
+    public void Live_dmesg_reads_the_same_first_record_as_dev_kmsg_facility_included()
     {
         if (Environment.UserName != "root" || !File.Exists("/dev/kmsg"))
         {
