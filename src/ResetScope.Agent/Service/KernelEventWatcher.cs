@@ -12,14 +12,15 @@ public sealed record WatchedReset(string Key, ResetEvent Event, ulong FirstSeque
 public sealed record WatchResult(IReadOnlyList<WatchedReset> Resets, IReadOnlyList<(StarvationEvent Event, ulong Sequence)> Starvations, IReadOnlyList<(PrecursorEvent Event, ulong Sequence)> Precursors);
 
 /// <summary>
-/// Finds resets in the kernel log as it arrives: keeps the recent kernel records (10 minutes, at most 20,000) and,
+/// Finds resets in the kernel log as it arrives: keeps the recent kernel records (150 s, at most 20,000) and,
 /// after new ones arrive, re-runs the same scanner <c>scan</c> uses over them — a reset spans several records
 /// (trigger, reset start, stats dump, completion), and re-scanning the recent lines assembles it exactly as a
 /// scan of the whole log would. Events are identified by their first record's sequence number.
 /// </summary>
 public sealed class KernelEventWatcher
 {
-    private const long KeepUs = 600_000_000;
+    // The assembler never joins lines more than 120 s apart into one reset: a little more than that is enough.
+    private const long KeepUs = 150_000_000;
     private const int KeepRecords = 20_000;
 
     private readonly List<KmsgRecord> _records = [];

@@ -96,7 +96,7 @@ public sealed class OtlpExportTests
     /// A tiny in-process OTLP receiver on a loopback port: records each POST and answers with an empty export
     /// response (protobuf over HTTP/1.1, or gRPC over cleartext HTTP/2).
     /// </summary>
-    private sealed class OtlpReceiver : IAsyncDisposable
+    internal sealed class OtlpReceiver : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private readonly ConcurrentQueue<Request> _requests = new();

@@ -55,7 +55,7 @@ internal sealed class AgentHarness : IDisposable
 
     private readonly bool _ownsDirectory;
 
-    public AgentHarness(HostState state, string? directory = null, string? trustedTag = null)
+    public AgentHarness(HostState state, string? directory = null, string? trustedTag = null, Func<MetricsRegistry, OtlpExport>? otlp = null)
     {
         Tree = HostTree.Create(state);
         Clock = new FixtureClock(Tree.WriteAt);
@@ -63,9 +63,10 @@ internal sealed class AgentHarness : IDisposable
         Directory = directory ?? Path.Combine(Path.GetTempPath(), "resetscope-agent-" + Guid.NewGuid().ToString("N"));
         Store = IncidentStore.Open(Path.Combine(Directory, "incidents.db"));
         Metrics = new AgentMetrics(Clock.Time, "test");
+        Otlp = otlp?.Invoke(Metrics.Registry);
         Service = new AgentService(
             new AgentOptions { ProcRoot = Tree.Proc, SysRoot = Tree.Sys, LogRoot = Tree.Log, BootId = BootId, TrustedTestTag = trustedTag, WindowBefore = TimeSpan.FromSeconds(30) },
-            new KmsgReader(Kmsg), Store, Metrics, Clock.Time, monotonicUs: () => MonotonicUs);
+            new KmsgReader(Kmsg), Store, Metrics, Clock.Time, Otlp, monotonicUs: () => MonotonicUs);
     }
 
     public HostTree Tree { get; }
@@ -79,6 +80,8 @@ internal sealed class AgentHarness : IDisposable
     public IncidentStore Store { get; }
 
     public AgentMetrics Metrics { get; }
+
+    public OtlpExport? Otlp { get; }
 
     public AgentService Service { get; }
 
@@ -107,6 +110,7 @@ internal sealed class AgentHarness : IDisposable
     public void Dispose()
     {
         Service.Dispose();
+        Otlp?.Dispose();
         Store.Dispose();
         Tree.Dispose();
         if (_ownsDirectory)

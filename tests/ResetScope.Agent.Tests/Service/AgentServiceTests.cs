@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using ResetScope.Agent.Metrics;
 using ResetScope.Agent.Service;
 using ResetScope.Agent.Store;
 using ResetScope.Core;
@@ -64,6 +65,26 @@ public sealed class AgentServiceTests
 
         agent.Service.Committed.Should().ContainSingle().Which.LatencyUs.Should().Be(30_000, "the reset's last record (its completion) came 30 ms before the commit");
     }
+
+    [Fact]
+    public async Task With_an_OTLP_endpoint_the_incident_and_the_reset_counter_are_exported_too()
+    {
+        await using var receiver = await ResetScope.Agent.Tests.Metrics.OtlpExportTests.OtlpReceiver.StartAsync(Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+        using var agent = new AgentHarness(HostState.Healthy, otlp: registry => new OtlpExport(registry, new OtlpOptions { Endpoint = receiver.BaseUri }));
+        agent.RunUntil(1);
+        agent.Kmsg.AddRange(AgentHarness.Scenario("keepalive-loss").Select(r => r.ToKmsgLine()));
+        agent.RunUntil(2);
+
+        agent.Otlp!.ForceFlush(TimeSpan.FromSeconds(30)).Should().BeTrue();
+
+        byte[] logs = receiver.Requests.Where(r => r.Path == "/v1/logs").SelectMany(r => r.Body).ToArray();
+        byte[] metrics = receiver.Requests.Where(r => r.Path == "/v1/metrics").SelectMany(r => r.Body).ToArray();
+        Contains(logs, "ena eth0: keep-alive-timeout (KEEP_ALIVE_TO), completed").Should().BeTrue("the incident goes out as a log record");
+        Contains(metrics, "resetscope_resets").Should().BeTrue();
+        Contains(metrics, "KEEP_ALIVE_TO").Should().BeTrue();
+    }
+
+    private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
 
     [Fact]
     public void Records_written_from_user_space_are_counted_and_never_trusted()
