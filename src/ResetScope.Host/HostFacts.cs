@@ -20,6 +20,24 @@ public sealed record HostFacts
     /// Reads the facts from <paramref name="procRoot"/> and <paramref name="sysRoot"/> (normally /proc and /sys).
     /// Missing files are facts too: they leave the field empty instead of failing.
     /// </summary>
+    /// <summary>Writes the <c>"interfaces"</c> array property (name, driver, driver_version, bus, tx_queues), as doctor and incidents show it.</summary>
+    public void WriteInterfacesJson(System.Text.Json.Utf8JsonWriter w)
+    {
+        w.WriteStartArray("interfaces");
+        foreach (NetInterface n in Interfaces)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", n.Name);
+            w.WriteString("driver", n.Driver);
+            w.WriteString("driver_version", n.DriverVersion);
+            w.WriteString("bus", n.BusId);
+            w.WriteNumber("tx_queues", n.TxQueues);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
     public static HostFacts Read(string procRoot = "/proc", string sysRoot = "/sys")
     {
         return new HostFacts

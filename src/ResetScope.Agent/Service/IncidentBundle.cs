@@ -140,19 +140,7 @@ public static class IncidentBundle
         w.WriteStartObject();
         w.WriteString("kernel", f.KernelRelease);
         w.WriteNumber("cpus", f.Cpus);
-        w.WriteStartArray("interfaces");
-        foreach (NetInterface n in f.Interfaces)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", n.Name);
-            w.WriteString("driver", n.Driver);
-            w.WriteString("driver_version", n.DriverVersion);
-            w.WriteString("bus", n.BusId);
-            w.WriteNumber("tx_queues", n.TxQueues);
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        f.WriteInterfacesJson(w);
         w.WriteEndObject();
     }
 

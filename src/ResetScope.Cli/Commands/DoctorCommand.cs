@@ -366,19 +366,7 @@ public static class DoctorCommand
             j.WriteNumber("kernel_log_records", log.Records);
             j.WriteNumber("kernel_log_lost", log.Lost);
             j.WriteNumber("resets_since_boot", log.Resets.Count);
-            j.WriteStartArray("interfaces");
-            foreach (NetInterface n in f.Interfaces)
-            {
-                j.WriteStartObject();
-                j.WriteString("name", n.Name);
-                j.WriteString("driver", n.Driver);
-                j.WriteString("driver_version", n.DriverVersion);
-                j.WriteString("bus", n.BusId);
-                j.WriteNumber("tx_queues", n.TxQueues);
-                j.WriteEndObject();
-            }
-
-            j.WriteEndArray();
+            f.WriteInterfacesJson(j);
             j.WriteBoolean("cgroup_v1_memory", f.CgroupV1Memory);
             j.WriteBoolean("cgroup_v2", f.CgroupV2);
             if (memcgs is { } m)
