@@ -299,7 +299,7 @@ public sealed class AgentService : IDisposable
         _lastResetTs = _time.GetTimestamp();
         _metrics.ResetSeen(e);
         _otlp?.Reset(e);
-        string summary = $"{e.Driver} {e.Dev ?? e.Pci}{(e.Queue is int q ? $" queue {q}" : "")}: {e.Reason.ToJsonName()}{(e.EnaReason is { } er ? $" ({er})" : "")}, {e.Outcome.ToJsonName()}";
+        string summary = Summary(e);
         bool injected = r.Sequences.Any(_injected.Contains);
         // Latency runs from the record that made the reset known in full (its newest) to the commit.
         Commit(IncidentKind.Reset, r.Key, summary, e, null, null, r.Key, injected, r.Sequences.Count > 0 ? r.Sequences.Max() : r.FirstSequence, r.FirstSequence);
@@ -344,11 +344,15 @@ public sealed class AgentService : IDisposable
         _store.Update(u.Incident with
         {
             Id = u.Id,
+            Summary = reset is null ? u.Incident.Summary : (u.Injected ? "[injected] " : "") + Summary(reset), // the outcome may have come since
             Reason = reset?.Reason.ToJsonName() ?? u.Incident.Reason,
             EnaReason = reset?.EnaReason ?? u.Incident.EnaReason,
             BundleJson = IncidentBundle.Write(content),
         });
     }
+
+    private static string Summary(ResetEvent e) =>
+        $"{e.Driver} {e.Dev ?? e.Pci}{(e.Queue is int q ? $" queue {q}" : "")}: {e.Reason.ToJsonName()}{(e.EnaReason is { } er ? $" ({er})" : "")}, {e.Outcome.ToJsonName()}";
 
     private IncidentContent Content(IncidentKind kind, string key, ResetEvent? reset, StarvationEvent? starvation, (int Cpu, double WaitMs)? nearMiss, bool injected, long from, long at, RecorderExtract? after)
     {

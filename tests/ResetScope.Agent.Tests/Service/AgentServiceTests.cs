@@ -135,7 +135,14 @@ public sealed class AgentServiceTests
         agent.Service.Committed.Should().BeEmpty("the reset is still going on");
 
         agent.RunUntil(3.5);
-        agent.Service.Committed.Should().ContainSingle().Which.Summary.Should().Be("ena eth0: keep-alive-timeout (KEEP_ALIVE_TO), unknown");
+        CommittedIncident incident = agent.Service.Committed.Should().ContainSingle().Subject;
+        incident.Summary.Should().Be("ena eth0: keep-alive-timeout (KEEP_ALIVE_TO), unknown");
+
+        // The completion arrives late: the incident, completed with the window after it, says so.
+        agent.Kmsg.Add("6,102,9000000,-;ena 0000:00:05.0: Device reset completed successfully, Driver info: Elastic Network Adapter (ENA) v2.11.0g");
+        agent.RunUntil(15);
+        agent.Store.Get(incident.Id)!.Summary.Should().Be("ena eth0: keep-alive-timeout (KEEP_ALIVE_TO), completed");
+        JsonDocument.Parse(agent.Store.Get(incident.Id)!.BundleJson).RootElement.GetProperty("event").GetProperty("outcome").GetString().Should().Be("completed");
     }
 
     [Fact]
