@@ -40,8 +40,8 @@ public sealed class OtlpExportTests
 
         export.ForceFlush(s_flush).Should().BeTrue();
 
-        receiver.Requests.Should().Contain(r => r.Path == "/v1/metrics");
-        OtlpReceiver.Request metricsPost = receiver.Requests.First(r => r.Path == "/v1/metrics");
+        OtlpReceiver.Request metricsPost = (await receiver.WaitForAsync("/v1/metrics", s_flush))!;
+        metricsPost.Should().NotBeNull();
         metricsPost.ContentType.Should().Be("application/x-protobuf");
         foreach (string expected in (string[])["resetscope_resets", "resetscope_napi_thread_wait_seconds", "ksoftirqd/39", "eth0", "SUSPECTED_POLL_STARVATION", "resetscope_build_info", "9.9.9", "resetscope-agent", "test-host"])
         {
@@ -49,11 +49,11 @@ public sealed class OtlpExportTests
         }
 
         Contains(metricsPost.Body, "resetscope_resets_total").Should().BeFalse("OTLP names drop Prometheus' _total");
-        receiver.Requests.Should().Contain(r => r.Path == "/v1/logs");
-        OtlpReceiver.Request logsPost = receiver.Requests.First(r => r.Path == "/v1/logs");
+        OtlpReceiver.Request? logsPost = await receiver.WaitForAsync("/v1/logs", s_flush);
+        logsPost.Should().NotBeNull("the incident is exported as a log record");
         foreach (string expected in (string[])["ena eth0 reset (netdev-watchdog, SUSPECTED_POLL_STARVATION), completed", "incident.kind", "since_napi_usec", OtlpExport.IncidentCategory])
         {
-            Contains(logsPost.Body, expected).Should().BeTrue($"the logs body should carry \"{expected}\"");
+            Contains(logsPost!.Body, expected).Should().BeTrue($"the logs body should carry \"{expected}\"");
         }
     }
 
@@ -100,8 +100,34 @@ public sealed class OtlpExportTests
     {
         private readonly WebApplication _app;
         private readonly ConcurrentQueue<Request> _requests = new();
+        private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         private OtlpReceiver(WebApplication app) => _app = app;
+
+        /// <summary>
+        /// Waits until a request to <paramref name="path"/> has arrived (an export can still be in flight when
+        /// ForceFlush returns: the batch was already taken from the buffer). Null when none comes within the bound.
+        /// </summary>
+        public async Task<Request?> WaitForAsync(string path, TimeSpan within)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                Task next = Volatile.Read(ref _arrived).Task;
+                if (_requests.FirstOrDefault(r => r.Path == path) is { } found)
+                {
+                    return found;
+                }
+
+                TimeSpan left = within - clock.Elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    return null;
+                }
+
+                await next.WaitAsync(left).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
 
         public sealed record Request(string Path, string? ContentType, byte[] Body);
 
@@ -121,6 +147,7 @@ public sealed class OtlpExportTests
                 using var body = new MemoryStream();
                 await context.Request.Body.CopyToAsync(body);
                 receiver._requests.Enqueue(new Request(context.Request.Path, context.Request.ContentType, body.ToArray()));
+                Interlocked.Exchange(ref receiver._arrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
                 {
                     // An empty message in gRPC framing (not compressed, length 0), then status OK in the trailers.

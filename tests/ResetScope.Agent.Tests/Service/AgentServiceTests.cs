@@ -77,6 +77,8 @@ public sealed class AgentServiceTests
 
         agent.Otlp!.ForceFlush(TimeSpan.FromSeconds(30)).Should().BeTrue();
 
+        (await receiver.WaitForAsync("/v1/logs", TimeSpan.FromSeconds(30))).Should().NotBeNull("the incident is exported as a log record");
+        (await receiver.WaitForAsync("/v1/metrics", TimeSpan.FromSeconds(30))).Should().NotBeNull();
         byte[] logs = receiver.Requests.Where(r => r.Path == "/v1/logs").SelectMany(r => r.Body).ToArray();
         byte[] metrics = receiver.Requests.Where(r => r.Path == "/v1/metrics").SelectMany(r => r.Body).ToArray();
         Contains(logs, "ena eth0: keep-alive-timeout (KEEP_ALIVE_TO), completed").Should().BeTrue("the incident goes out as a log record");
