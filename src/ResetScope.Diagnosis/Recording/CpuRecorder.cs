@@ -188,24 +188,29 @@ public sealed class CpuRecorder : IDisposable
     public DateTimeOffset ToUtc(long timestamp) => _time.GetUtcNow() - _time.GetElapsedTime(timestamp);
 
     /// <summary>One CPU's window over [<paramref name="from"/>, <paramref name="to"/>] (timestamps of the injected clock).</summary>
-    public CpuWindow Window(int cpu, long from, long to)
+    public CpuWindow Window(int cpu, long from, long to) =>
+        Window(cpu, from, to, ThreadsByCpu(cpu, from, to).GetValueOrDefault(cpu) ?? []);
+
+    private CpuWindow Window(int cpu, long from, long to, IReadOnlyList<ThreadActivity> threads)
     {
         List<(long Timestamp, CpuCounters Counters, ulong TimeSqueeze)> samples = Series(cpu, from, to);
         long[] stamps = samples.Select(x => ToNs(x.Timestamp)).ToArray();
         string source = samples.Count < 2
             ? "flight recorder"
             : string.Create(CultureInfo.InvariantCulture, $"flight recorder: {samples.Count} samples of {_procRoot} over {(stamps[^1] - stamps[0]) / 1e9:0.#} s");
-        CpuWindow window = CpuWindowBuilder.Build(cpu, stamps, samples.Select(x => x.Counters).ToArray(), ThreadsOn(cpu, from, to), source);
+        CpuWindow window = CpuWindowBuilder.Build(cpu, stamps, samples.Select(x => x.Counters).ToArray(), threads, source);
         return samples.Count < 2 ? window : window with { TimeSqueezeDelta = (long)(samples[^1].TimeSqueeze - samples[0].TimeSqueeze) };
     }
 
     /// <summary>Every CPU's window over [<paramref name="from"/>, <paramref name="to"/>].</summary>
     public IReadOnlyDictionary<int, CpuWindow> Windows(long from, long to)
     {
+        // One pass over the thread sweeps for every CPU, not one per CPU.
+        Dictionary<int, IReadOnlyList<ThreadActivity>> threads = ThreadsByCpu(null, from, to);
         var windows = new Dictionary<int, CpuWindow>(_cpus);
         for (int cpu = 0; cpu < _cpus; cpu++)
         {
-            windows[cpu] = Window(cpu, from, to);
+            windows[cpu] = Window(cpu, from, to, threads.GetValueOrDefault(cpu) ?? []);
         }
 
         return windows;
@@ -350,13 +355,13 @@ public sealed class CpuRecorder : IDisposable
     }
 
     /// <summary>
-    /// The threads that ran on <paramref name="cpu"/> in the window, the most to blame first: blame is each sweep
-    /// interval's CPU use weighted by how long the CPU's softirq thread waited in that interval, so the consumer is
-    /// charged over the starved intervals, not over the whole window.
+    /// The threads that ran on each CPU (or only on <paramref name="only"/>) in the window, the most to blame first:
+    /// blame is each sweep interval's CPU use weighted by how long the CPU's softirq thread waited in that interval,
+    /// so the consumer is charged over the starved intervals, not over the whole window.
     /// </summary>
-    private IReadOnlyList<ThreadActivity> ThreadsOn(int cpu, long from, long to)
+    private Dictionary<int, IReadOnlyList<ThreadActivity>> ThreadsByCpu(int? only, long from, long to)
     {
-        var totals = new Dictionary<(int Pid, int Tid), (ThreadSample Last, double User, double Sys, double Blame)>();
+        var totals = new Dictionary<(int Cpu, int Pid, int Tid), (ThreadSample Last, double User, double Sys, double Blame)>();
         foreach (Sweep sweep in _sweeps)
         {
             if (sweep.To <= from || sweep.From >= to)
@@ -366,26 +371,28 @@ public sealed class CpuRecorder : IDisposable
 
             foreach (ThreadSample t in sweep.Threads)
             {
-                if (t.Cpu != cpu)
+                if (only is int cpu && t.Cpu != cpu)
                 {
                     continue;
                 }
 
-                totals.TryGetValue((t.Pid, t.Tid), out var sum);
-                totals[(t.Pid, t.Tid)] = (t, sum.User + t.UserMs, sum.Sys + t.SysMs, sum.Blame + ((t.UserMs + t.SysMs) * t.CpuWaitMs));
+                totals.TryGetValue((t.Cpu, t.Pid, t.Tid), out var sum);
+                totals[(t.Cpu, t.Pid, t.Tid)] = (t, sum.User + t.UserMs, sum.Sys + t.SysMs, sum.Blame + ((t.UserMs + t.SysMs) * t.CpuWaitMs));
             }
         }
 
         return totals
-            .OrderByDescending(kv => kv.Value.Blame)
-            .ThenByDescending(kv => kv.Value.User + kv.Value.Sys)
-            .Take(5)
-            .Select(kv => new ThreadActivity(kv.Key.Pid, kv.Key.Tid, kv.Value.Last.Name, kv.Value.Last.Cgroup, kv.Value.User, kv.Value.Sys)
-            {
-                Blame = kv.Value.Blame > 0 ? kv.Value.Blame : null,
-                KernelFunctions = HottestFunctions(kv.Key.Pid, kv.Key.Tid, from, to),
-            })
-            .ToList();
+            .GroupBy(kv => kv.Key.Cpu)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<ThreadActivity>)g
+                .OrderByDescending(kv => kv.Value.Blame)
+                .ThenByDescending(kv => kv.Value.User + kv.Value.Sys)
+                .Take(5)
+                .Select(kv => new ThreadActivity(kv.Key.Pid, kv.Key.Tid, kv.Value.Last.Name, kv.Value.Last.Cgroup, kv.Value.User, kv.Value.Sys)
+                {
+                    Blame = kv.Value.Blame > 0 ? kv.Value.Blame : null,
+                    KernelFunctions = HottestFunctions(kv.Key.Pid, kv.Key.Tid, from, to),
+                })
+                .ToList());
     }
 
     private List<(string Function, int Samples)> HottestFunctions(int pid, int tid, long from, long to) => _stacks
