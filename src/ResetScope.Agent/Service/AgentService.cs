@@ -89,7 +89,9 @@ public sealed class AgentService : IDisposable
             _resumeAfter = cursor.Sequence;
         }
 
-        foreach (IncidentSummary s in store.List(limit: 1000))
+        // Only incidents of this boot can hold its keys: no need to parse older bundles at start-up.
+        DateTimeOffset? bootedAt = _facts.UptimeSeconds is double up ? time.GetUtcNow() - TimeSpan.FromSeconds(up + 60) : null;
+        foreach (IncidentSummary s in store.List(since: bootedAt, limit: 1000))
         {
             if (store.Get(s.Id) is { } incident && BundleKey(incident.BundleJson) is (string boot, string key) && boot == _bootId)
             {
@@ -137,9 +139,12 @@ public sealed class AgentService : IDisposable
         }
 
         long now = _time.GetTimestamp();
-        foreach (Pending p in _pending.Values.Where(p => now - p.FirstSeen >= Ticks(_options.Settle)).ToList())
+        if (_pending.Count > 0)
         {
-            CommitReset(p.Reset);
+            foreach (Pending p in _pending.Values.Where(p => now - p.FirstSeen >= Ticks(_options.Settle)).ToList())
+            {
+                CommitReset(p.Reset);
+            }
         }
 
         if (now >= Recorder.DueAt)
@@ -147,9 +152,12 @@ public sealed class AgentService : IDisposable
             Sample();
         }
 
-        foreach (Unfinished u in _unfinished.Where(u => now >= u.Due).ToList())
+        if (_unfinished.Count > 0)
         {
-            Finish(u);
+            foreach (Unfinished u in _unfinished.Where(u => now >= u.Due).ToList())
+            {
+                Finish(u);
+            }
         }
 
         if (_loopsAt == long.MinValue || now - _loopsAt >= Ticks(_options.CrashLoopsEvery))
