@@ -25,6 +25,16 @@ public sealed record ResetEvent
     public int? NapiCpu { get; init; }
     public ResetOutcome Outcome { get; init; }
     public string? DriverVersion { get; init; }
+
+    /// <summary>How many times the kernel printed its NETDEV WATCHDOG line for this one ongoing stall (1 when once).</summary>
+    public int Repeats { get; init; } = 1;
+
+    /// <summary>The last firing's timestamp as written when <see cref="Repeats"/> &gt; 1 (<see cref="Ts"/> is the first's); else null.</summary>
+    public string? LastTs { get; init; }
+
+    /// <summary>The longest stall a line of the event printed ("timed out N ms", virtio_net "N usecs ago"), in ms.</summary>
+    public long? StalledMs { get; init; }
+
     public IReadOnlyList<int> Lines { get; init; } = [];
 }
 
@@ -93,6 +103,9 @@ public static class EventJson
         WriteNumberOrNull(w, "napi_cpu", e.NapiCpu);
         w.WriteString("outcome", e.Outcome.ToJsonName());
         WriteStringOrNull(w, "driver_version", e.DriverVersion);
+        w.WriteNumber("repeats", e.Repeats);
+        WriteStringOrNull(w, "last_ts", e.LastTs);
+        WriteNumberOrNull(w, "stalled_ms", e.StalledMs);
         w.WriteStartArray("lines");
         foreach (int line in e.Lines)
         {

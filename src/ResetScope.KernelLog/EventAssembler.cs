@@ -49,6 +49,27 @@ internal sealed class EventAssembler
 
     public long MatchedLines { get; private set; }
 
+    /// <summary>Lines listed with their reason; the rest are only counted.</summary>
+    public const int MaxUnusableListed = 100;
+
+    public List<UnusableLine> Unusable { get; } = [];
+
+    public long UnusableCount { get; private set; }
+
+    /// <summary>Every unusable line counted by reason (listed or not).</summary>
+    public SortedDictionary<string, long> UnusableByReason { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Notes a line that looked like part of an event but could not be used.</summary>
+    public void NoteUnusable(int lineNo, string reason, string text)
+    {
+        UnusableCount++;
+        UnusableByReason[reason] = UnusableByReason.GetValueOrDefault(reason) + 1;
+        if (Unusable.Count < MaxUnusableListed)
+        {
+            Unusable.Add(new UnusableLine(lineNo, reason, text.Length > 240 ? text[..240] : text));
+        }
+    }
+
     public void OnLine(int lineNo, in ShapedLine shaped, LineMatch match)
     {
         if (match.Kind == MatchKind.None)

@@ -24,6 +24,15 @@ public sealed record FileScanResult
     public long InvalidUtf8Lines { get; init; }
     public long JoinedWrappedLines { get; init; }
 
+    /// <summary>Lines that looked like part of an event but could not be used (all of them, listed or not).</summary>
+    public long UnusableLines { get; init; }
+
+    /// <summary>The first <see cref="EventAssembler.MaxUnusableListed"/> of those lines, with why.</summary>
+    public IReadOnlyList<UnusableLine> Unusable { get; init; } = [];
+
+    /// <summary>All unusable lines counted by reason.</summary>
+    public IReadOnlyDictionary<string, long> UnusableByReason { get; init; } = new Dictionary<string, long>();
+
     /// <summary>A one-line problem with this input (unreadable, truncated); null when it was read to the end.</summary>
     public string? Error { get; init; }
 
@@ -500,6 +509,9 @@ public sealed class LogScanner
                 LongLinesSkipped = LongLines,
                 InvalidUtf8Lines = InvalidUtf8,
                 JoinedWrappedLines = Joined,
+                UnusableLines = Assembler.UnusableCount,
+                Unusable = Assembler.Unusable,
+                UnusableByReason = Assembler.UnusableByReason,
                 Error = Error,
                 Unreadable = Unreadable,
             };

@@ -325,6 +325,26 @@ public static class ScanRunner
         w.WriteNumber("long_lines_skipped", report.Files.Sum(f => f.LongLinesSkipped));
         w.WriteNumber("invalid_utf8_lines", report.Files.Sum(f => f.InvalidUtf8Lines));
         w.WriteNumber("wrapped_lines_joined", report.Files.Sum(f => f.JoinedWrappedLines));
+        w.WriteNumber("unusable_lines", report.Files.Sum(f => f.UnusableLines));
+        w.WriteStartObject("unusable_by_reason");
+        foreach (IGrouping<string, KeyValuePair<string, long>> g in report.Files.SelectMany(f => f.UnusableByReason).GroupBy(kv => kv.Key).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            w.WriteNumber(g.Key, g.Sum(kv => kv.Value));
+        }
+
+        w.WriteEndObject();
+        w.WriteStartArray("unusable");
+        foreach ((string file, UnusableLine u) in UnusableListed(report))
+        {
+            w.WriteStartObject();
+            w.WriteString("file", file);
+            w.WriteNumber("line", u.Line);
+            w.WriteString("reason", u.Reason);
+            w.WriteString("text", u.Text);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         w.WriteStartArray("group_by");
         foreach (GroupKey k in report.GroupBy)
         {
@@ -513,9 +533,22 @@ public static class ScanRunner
         static string F(double? v) => v is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "-";
     }
 
+    /// <summary>The summary lists at most this many unusable lines over all inputs (each input's count is complete).</summary>
+    public const int MaxUnusableInSummary = 100;
+
+    /// <summary>The unusable lines the summary lists, in input order.</summary>
+    public static IEnumerable<(string File, UnusableLine Line)> UnusableListed(ScanReport report) =>
+        report.Files.SelectMany(f => f.Unusable.Select(u => (f.File, u))).Take(MaxUnusableInSummary);
+
     /// <summary>The closing line of the human report: what was read and what was skipped.</summary>
-    public static string HumanFooter(ScanReport report) => string.Create(CultureInfo.InvariantCulture,
-        $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {report.Resets.Count()} reset(s), {report.Precursors.Count()} precursor line(s), {report.Starvations.Count()} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {report.Errors.Count} input error(s).");
+    public static string HumanFooter(ScanReport report)
+    {
+        long unusable = report.Files.Sum(f => f.UnusableLines);
+        string why = unusable == 0 ? string.Empty : " (" + string.Join(", ", report.Files.SelectMany(f => f.UnusableByReason).GroupBy(kv => kv.Key)
+            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Sum(kv => kv.Value)}")) + ")";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {report.Resets.Count()} reset(s), {report.Precursors.Count()} precursor line(s), {report.Starvations.Count()} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {unusable} line(s) that looked like part of an event but could not be used{why}, {report.Errors.Count} input error(s).");
+    }
 
     public static void WriteHuman(ScanReport report, TextWriter o)
     {
