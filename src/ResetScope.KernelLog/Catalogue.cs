@@ -19,7 +19,7 @@ public static class Catalogue
     private static Signature S(string id, string driver, SignatureRole role, string versions, string format, SignatureField[]? fields = null,
         ResetFamily family = ResetFamily.Other, string? reason = null, int priority = 1, PrefixStyle prefix = PrefixStyle.Linux,
         bool successEvenOnFailure = false, bool impliesReset = true, bool allowTrailing = false, string? starvation = null,
-        (string, string)[]? reasonByVersion = null, string? note = null) => new()
+        (string, string)[]? reasonByVersion = null, string? note = null, bool firing = false, bool alone = false) => new()
         {
             Id = id,
             Driver = driver,
@@ -37,6 +37,8 @@ public static class Catalogue
             StarvationType = starvation,
             EnaReasonByVersion = reasonByVersion,
             Note = note,
+            WatchdogFiring = firing,
+            PrecursorWhenAlone = alone,
         };
 
     private static List<Signature> Build()
@@ -53,11 +55,11 @@ public static class Catalogue
         [
             // ---------------- Kernel netdev watchdog (reset-signatures §2.1) ----------------
             S("kernel.netdev-watchdog.v1", "*", Trigger, "kernel <= 6.4 (WARN_ONCE, once per boot)", "NETDEV WATCHDOG: %s (%s): transmit queue %u timed out",
-                [Ifname, DriverName, Queue], Wd, prefix: PrefixStyle.Kernel),
+                [Ifname, DriverName, Queue], Wd, prefix: PrefixStyle.Kernel, firing: true),
             S("kernel.netdev-watchdog.v2", "*", Trigger, "kernel 2023 (WARN_ONCE)", "NETDEV WATCHDOG: %s (%s): transmit queue %u timed out %u ms",
-                [Ifname, DriverName, Queue, Ignore], Wd, prefix: PrefixStyle.Kernel),
+                [Ifname, DriverName, Queue, StalledMs], Wd, prefix: PrefixStyle.Kernel, firing: true),
             S("kernel.netdev-watchdog.v3", "*", Trigger, "kernel >= 6.8 (+ stable backports; netdev_crit every time)", "NETDEV WATCHDOG: CPU: %d: transmit queue %u timed out %u ms",
-                [Ignore, Queue, Ignore], Wd, note: "CPU is the CPU running the watchdog timer, not the NAPI CPU"),
+                [Ignore, Queue, StalledMs], Wd, firing: true, note: "CPU is the CPU running the watchdog timer, not the NAPI CPU"),
 
             // ---------------- ENA Linux: keep-alive / admin (ena-driver §2.2, §2.3) ----------------
             S("ena.keep-alive.v1", Ena, Trigger, "1.1.2-2.11.1", "Keep alive watchdog timeout.", family: Ka, reason: "KEEP_ALIVE_TO"),
@@ -75,10 +77,10 @@ public static class Catalogue
             S("ena.admin.missing-msix.v3", Ena, Precursor, "2.1.1+", "The ena device sent a completion but the driver didn't receive a MSI-X interrupt (cmd %d), autopolling mode is %s", [Ignore, Ignore],
                 priority: 2, reasonByVersion: admIntrByVersion),
             S("ena.admin.comp-ctx-null", Ena, Precursor, "all", "comp_ctx is NULL. Changing the admin queue running state"),
-            S("ena.mmio.read-timeout.v1", Ena, Detail, "1.1.2-2.2.10", "reading reg failed for timeout. expected: req id[%hu] offset[%hu] actual: req id[%hu] offset[%hu]", [Ignore, Ignore, Ignore, Ignore]),
-            S("ena.mmio.read-timeout.v2", Ena, Detail, "2.2.11+", "Reading reg failed for timeout. expected: req id[%u] offset[%u] actual: req id[%u] offset[%u]", [Ignore, Ignore, Ignore, Ignore]),
-            S("ena.mmio.reg-read-timeout", Ena, Detail, "all", "Reg read timeout occurred"),
-            S("ena.mmio.reg-read32-timeout", Ena, Detail, "all", "Reg read32 timeout occurred"),
+            S("ena.mmio.read-timeout.v1", Ena, Detail, "1.1.2-2.2.10", "reading reg failed for timeout. expected: req id[%hu] offset[%hu] actual: req id[%hu] offset[%hu]", [Ignore, Ignore, Ignore, Ignore], Adm, alone: true),
+            S("ena.mmio.read-timeout.v2", Ena, Detail, "2.2.11+", "Reading reg failed for timeout. expected: req id[%u] offset[%u] actual: req id[%u] offset[%u]", [Ignore, Ignore, Ignore, Ignore], Adm, alone: true),
+            S("ena.mmio.reg-read-timeout", Ena, Detail, "all", "Reg read timeout occurred", family: Adm, alone: true),
+            S("ena.mmio.reg-read32-timeout", Ena, Detail, "all", "Reg read32 timeout occurred", family: Adm, alone: true),
             S("ena.fw-not-responsive", Ena, Detail, "2.6.0+", "FW isn't responsive, skipping reset routine"),
 
             // ---------------- ENA Linux: missing Tx completions (§2.4) ----------------
@@ -169,13 +171,15 @@ public static class Catalogue
             S("ena.tx-freed.v4", Ena, Detail, "2.15.0-2.16.1", "Freed %u uncompleted tx skbs, qid %d, longest msecs since submission %u", [Ignore, Ignore, Ignore]),
             S("ena.tx-freed.v5", Ena, Detail, "2.17.0", "Freed %u uncompleted tx pkts, qid %d, longest msecs since submission %u", [Ignore, Ignore, Ignore]),
             S("ena.init.mmio-read-less", Ena, Detail, "all", "Failed to init mmio read less"),
-            S("ena.init.reset-failed", Ena, Detail, "all", "Can not reset device"),
+            S("ena.init.reset-failed", Ena, Failure, "all", "Can not reset device",
+                note: "ena_device_init's own device reset failed: at probe/attach time (no reset line before it) or inside a restore"),
             S("ena.init.version-too-low.v1", Ena, Detail, "<=2.2.10", "device version is too low"),
             S("ena.init.version-too-low.v2", Ena, Detail, "2.2.11+", "Device version is too low"),
             S("ena.init.admin-queue", Ena, Detail, "all", "Can not initialize ena admin queue with device"),
             S("ena.init.attributes", Ena, Detail, "all", "Cannot get attribute for ena device rc=%d", [Ignore]),
             S("ena.init.aenq-groups", Ena, Detail, "all", "Cannot configure aenq groups rc= %d", [Ignore]),
             S("ena.init.placement-policy", Ena, Detail, "all", "Cannot set queues placement policy rc= %d", [Ignore]),
+            S("ena.probe.init-failed", Ena, Failure, "1.x-2.x probe (seen in amzn-drivers#162)", "ena device init failed", impliesReset: false),
             S("ena.restore.init-failed", Ena, Detail, "all", "Can not initialize device"),
             S("ena.restore.validation-failed", Ena, Detail, "all", "Validation of device parameters failed"),
             S("ena.restore.msix-failed", Ena, Detail, "all", "Enable MSI-X failed"),
@@ -209,6 +213,8 @@ public static class Catalogue
             S("ena-fbsd.fw-unresponsive", Ena, Detail, "FreeBSD", "FW unresponsive, skipping reset", prefix: PrefixStyle.FreeBsd),
             S("ena-fbsd.trigger-reset-on", Ena, Start, "FreeBSD", "Trigger reset is on", prefix: PrefixStyle.FreeBsd),
             S("ena-fbsd.reset-attempt-failed", Ena, Failure, "FreeBSD", "Reset attempt failed. Can not reset the device", prefix: PrefixStyle.FreeBsd),
+            S("ena-fbsd.going-up", Ena, Completion, "FreeBSD (2017 drivers print no completion line)", "device is going UP", prefix: PrefixStyle.FreeBsd, impliesReset: false,
+                note: "ena_up() at the end of the restore; also printed at boot, so it only closes an open reset"),
             S("ena-fbsd.completed", Ena, Completion, "FreeBSD", "Device reset completed successfully, Driver info: %s", [DriverInfo], successEvenOnFailure: true, prefix: PrefixStyle.FreeBsd),
 
             // ---------------- ENA DPDK PMD (§6.1) ----------------
@@ -227,7 +233,7 @@ public static class Catalogue
             // ---------------- Other drivers (reset-signatures §2.4) ----------------
             S("mlx5.tx-timeout", "mlx5_core", Trigger, "all", "TX timeout detected", family: Wd),
             S("mlx5.tx-timeout-queue", "mlx5_core", Detail, "devlink health tx reporter", "TX timeout on queue: %d, SQ: 0x%x, CQ: 0x%x, SQ Cons: 0x%x SQ Prod: 0x%x, usecs since last trans: %u",
-                [Queue, Ignore, Ignore, Ignore, Ignore, Ignore], Wd),
+                [Queue, Ignore, Ignore, Ignore, Ignore, StalledUsec], Wd),
             S("mlx5.eq-recover", "mlx5_core", Completion, "all", "Recover %d eqes on EQ 0x%x", [Ignore, Ignore], impliesReset: false, note: "newer kernels may say \"Recovered\" (unverified)"),
             S("mlx5.err-cqe", "mlx5_core", Precursor, "all", "ERR CQE on SQ: 0x%x", [Ignore]),
             S("ixgbe.unit-hang", "ixgbe", Precursor, "all", "Detected Tx Unit Hang", family: Tx, allowTrailing: true),
@@ -251,17 +257,13 @@ public static class Catalogue
             S("gve.kick", "gve", Cancel, "2025+", "Kicking queue %d", [Queue], note: "NAPI re-scheduled instead of a reset"),
             S("gve.reset", "gve", Start, "all", "Performing reset"),
             S("gve.reset-failed", "gve", Failure, "all", "Reset failed! !!! DISABLING ALL QUEUES !!!"),
-            S("virtio_net.tx-timeout", "virtio_net", Trigger, "all", "TX timeout on queue: %u, sq: %s, vq: 0x%x, name: %s, %u usecs ago", [Queue, Ignore, Ignore, Ignore, Ignore], Wd),
+            S("virtio_net.tx-timeout", "virtio_net", Trigger, "all", "TX timeout on queue: %u, sq: %s, vq: 0x%x, name: %s, %u usecs ago", [Queue, Ignore, Ignore, Ignore, StalledUsec], Wd,
+                note: "printed on every watchdog firing (the kernel's own line only once before 6.8); \"usecs ago\" is the time since the queue last transmitted"),
             S("bnxt.tx-timeout", "bnxt_en", Trigger, "all", "TX timeout detected, starting reset task!", family: Wd),
             S("igb.unit-hang", "igb", Precursor, "all", "Detected Tx Unit Hang", family: Tx, allowTrailing: true),
             S("igb.reset-adapter", "igb", Start, "all", "Reset adapter", note: "wording unverified"),
             S("e1000e.unit-hang", "e1000e", Precursor, "all", "Detected Hardware Unit Hang:", family: Tx, allowTrailing: true),
             S("e1000e.reset-unexpectedly", "e1000e", Start, "all", "Reset adapter unexpectedly"),
-            S("hv_netvsc.vf-gone", "hv_netvsc", Trigger, "all", "Data path switched from VF: %s", [Ignore], Dev, note: "host servicing took the VF away"),
-            S("hv_netvsc.vf-unregistering", "hv_netvsc", Detail, "all", "VF unregistering: %s", [Ignore]),
-            S("hv_netvsc.vf-waiting", "hv_netvsc", Detail, "all", "Waiting for the VF association from host"),
-            S("hv_netvsc.vf-back", "hv_netvsc", Completion, "all", "Data path switched to VF: %s", [Ignore], impliesReset: false),
-            S("hv_netvsc.vf-switch-failed", "hv_netvsc", Failure, "all", "Data path failed to switch %s VF: %s, err: %d", [Ignore, Ignore, Ignore]),
             S("vmxnet3.tx-hang", "vmxnet3", Trigger, "all", "tx hang", family: Wd),
             S("vmxnet3.resetting", "vmxnet3", Start, "all", "resetting"),
             S("tg3.tx-timeout", "tg3", Trigger, "all", "transmit timed out, resetting", family: Wd, note: "only with netif_msg_tx_err"),

@@ -10,10 +10,23 @@ public sealed record ScannedReset(ResetEvent Event, long? UptimeUs);
 /// Groups the matched lines of one file into events: per device, precursors → trigger → start →
 /// stats dump → completion/failure become one <see cref="ResetEvent"/>. Not thread-safe; one per file.
 /// </summary>
-internal sealed class EventAssembler
+internal sealed class EventAssembler : IDeviceDirectory
 {
     /// <summary>Lines further apart than this (when both carry a time) never belong to the same reset.</summary>
     private const long MaxGapUs = 120_000_000;
+
+    /// <summary>
+    /// Two watchdog firings whose stalls began further apart than this are two stalls: the queue transmitted in between
+    /// (a new stall starts at least one watchdog timeout, ≥ 1 s, after the last transmit). The slack covers jiffies and
+    /// whole-second syslog stamps.
+    /// </summary>
+    private const long SameStallSlackUs = 2_000_000;
+
+    /// <summary>A line of a driver this many candidate lines back still counts as a neighbour of a bare message.</summary>
+    private const int NeighbourLines = 32;
+
+    /// <summary>Fingerprints of finished resets kept to drop an excerpt pasted twice (same lines, same stamps).</summary>
+    private const int MaxFingerprints = 4096;
 
     private static readonly Dictionary<ResetFamily, (string Counter, string Reason)[]> s_counterReasons = new()
     {
@@ -30,6 +43,10 @@ internal sealed class EventAssembler
     private readonly Dictionary<string, Dictionary<string, long>> _lastStats = [];
     private readonly Dictionary<string, string> _busToIf = [];
     private readonly Dictionary<string, string> _ifToBus = [];
+    private readonly Dictionary<string, string> _ifToDriver = [];
+    private readonly Dictionary<string, (string? Dev, string? Bus, int Line)> _lastDeviceOf = [];
+    private readonly HashSet<string> _fingerprints = [];
+    private int _lastLineNo;
     private StarvationEvent? _lastRcu;
     private int _lastRcuLine;
 
@@ -70,9 +87,30 @@ internal sealed class EventAssembler
         }
     }
 
+    public string? DriverOf(string ifname) => _ifToDriver.GetValueOrDefault(ifname);
+
+    public bool HasNeighbour(string driver)
+    {
+        if (_lastDeviceOf.TryGetValue(driver, out (string? Dev, string? Bus, int Line) last) && _lastLineNo - last.Line <= NeighbourLines)
+        {
+            return true;
+        }
+
+        foreach (Open o in _open.Values)
+        {
+            if (o.Driver == driver)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public void OnLine(int lineNo, in ShapedLine shaped, LineMatch match)
     {
-        if (match.Kind == MatchKind.None)
+        _lastLineNo = Math.Max(_lastLineNo, lineNo);
+        if (match.Kind != MatchKind.Signature && match.Kind != MatchKind.StatsDump)
         {
             TryRcuCpu(lineNo, shaped.Body);
             return;
@@ -92,7 +130,7 @@ internal sealed class EventAssembler
             return;
         }
 
-        (string key, string driver, string? bus, string? dev) = Identify(match);
+        (string key, string driver, string? bus, string? dev) = Identify(match, lineNo);
         Open? open = FindOpen(key, driver, sig.Role);
         if (open is not null && TooFarApart(open, shaped))
         {
@@ -100,7 +138,14 @@ internal sealed class EventAssembler
             open = null;
         }
 
-        switch (sig.Role)
+        if (open is not null && open.IsDuplicate(shaped))
+        {
+            return; // the same line pasted twice: same stamp, same text
+        }
+
+        // Evidence with a family that comes before any reset (MMIO read timeouts at probe time) waits for the next one.
+        SignatureRole role = open is null && sig.PrecursorWhenAlone ? SignatureRole.Precursor : sig.Role;
+        switch (role)
         {
             case SignatureRole.Precursor:
                 Precursors.Add(new PrecursorEvent
@@ -125,13 +170,14 @@ internal sealed class EventAssembler
             case SignatureRole.Trigger:
                 // The driver repeats its checks every tick until the reset starts (e.g. the keep-alive line while
                 // "FW isn't responsive" postpones it): a trigger before the start line belongs to the same reset.
-                if (open is not null && open.Started)
+                if (open is not null && (open.Started || IsAnotherStall(open, match, shaped)))
                 {
                     Close(open);
                     open = null;
                 }
 
                 open ??= Begin(key, driver, bus, dev, shaped);
+                open.NoteStall(lineNo, sig, match.Fields, shaped);
                 open.TriggerIds.Add(sig.Id);
                 open.TriggerText ??= shaped.Body;
                 open.TriggerLine ??= lineNo;
@@ -217,12 +263,18 @@ internal sealed class EventAssembler
         Starvations.Sort((a, b) => (a.Line ?? 0).CompareTo(b.Line ?? 0));
     }
 
-    private (string Key, string Driver, string? Bus, string? Dev) Identify(LineMatch match)
+    private (string Key, string Driver, string? Bus, string? Dev) Identify(LineMatch match, int lineNo)
     {
         Signature sig = match.Signature!;
         string driver = match.Fields.DriverName ?? match.Prefix.Driver ?? sig.Driver;
         string? bus = match.Prefix.Bus;
         string? dev = match.Fields.Ifname ?? match.Prefix.Ifname;
+        if (match.DeviceInferred && dev is null && bus is null)
+        {
+            // A bare message of this driver: its neighbours say which device (the open event, else the device last named).
+            (dev, bus) = NeighbourDevice(driver);
+        }
+
         if (dev is null && bus is not null && _busToIf.TryGetValue(bus, out string? known))
         {
             dev = known;
@@ -239,7 +291,80 @@ internal sealed class EventAssembler
             bus = b;
         }
 
+        if (dev is not null && !match.DeviceInferred)
+        {
+            _ifToDriver[dev] = driver;
+        }
+
+        if (dev is not null || bus is not null)
+        {
+            _lastDeviceOf[driver] = (dev, bus, lineNo);
+        }
+
         return ($"{driver}|{dev ?? bus ?? string.Empty}", driver, bus, dev);
+    }
+
+    private (string? Dev, string? Bus) NeighbourDevice(string driver)
+    {
+        Open? only = null;
+        foreach (Open o in _open.Values)
+        {
+            if (o.Driver == driver)
+            {
+                if (only is not null)
+                {
+                    return (null, null); // two devices of this driver are in the middle of a reset: cannot tell
+                }
+
+                only = o;
+            }
+        }
+
+        if (only is not null)
+        {
+            return (only.Dev, only.Bus);
+        }
+
+        return _lastDeviceOf.TryGetValue(driver, out (string? Dev, string? Bus, int Line) last) && _lastLineNo - last.Line <= NeighbourLines
+            ? (last.Dev, last.Bus)
+            : (null, null);
+    }
+
+    /// <summary>
+    /// A watchdog firing on a queue that transmitted since the open event's firing (its stall began later), or on another
+    /// queue, is another stall: the drivers that do not reset (r8169, virtio_net, mtk_soc_eth) fire every ~5 s while one
+    /// stall lasts and again for the next.
+    /// </summary>
+    private static bool IsAnotherStall(Open open, LineMatch match, in ShapedLine shaped)
+    {
+        LineFields f = match.Fields;
+        if (open.StallQueue is not { } q || (!match.Signature!.WatchdogFiring && f.StalledMs is null))
+        {
+            return false;
+        }
+
+        if (f.Queue is { } n && n != q)
+        {
+            return true;
+        }
+
+        if (f.StalledMs is not { } ms || open.LastStalledMs is not { } lastMs)
+        {
+            return false;
+        }
+
+        if (shaped.UptimeUs is { } up && open.LastStallUptime is { } lastUp)
+        {
+            return Math.Abs((up - (ms * 1000)) - (lastUp - (lastMs * 1000))) > SameStallSlackUs;
+        }
+
+        if (shaped.Time is { } t && open.LastStallTime is { } lastT)
+        {
+            return Math.Abs(((t - lastT).Ticks / 10) - ((ms - lastMs) * 1000)) > SameStallSlackUs;
+        }
+
+        // No stamps: one stall only grows.
+        return ms <= lastMs;
     }
 
     private Open? FindOpen(string key, string driver, SignatureRole role)
@@ -295,7 +420,9 @@ internal sealed class EventAssembler
     {
         var o = new Open(key, driver, bus, dev) { FirstTs = shaped.Ts };
         _open[key] = o;
-        if (_pending.Remove(key, out Pending? p) && !p.IsStale(shaped))
+
+        // Precursors that named the device, else ones that named only the driver ("ena: Reg read32 timeout occurred").
+        if ((_pending.Remove(key, out Pending? p) || _pending.Remove($"{driver}|", out p)) && !p.IsStale(shaped))
         {
             o.FromPrecursors = p;
         }
@@ -307,6 +434,7 @@ internal sealed class EventAssembler
     {
         Signature sig = match.Signature!;
         o.Lines.Add(lineNo);
+        o.Remember(shaped);
         o.LastLine = lineNo;
         o.LastTs = shaped.Ts;
         o.LastTime = shaped.Time ?? o.LastTime;
@@ -334,6 +462,11 @@ internal sealed class EventAssembler
         o.NapiScheduled ??= f.NapiScheduled;
         o.NapiCpu ??= f.NapiCpu;
         o.DriverVersion ??= f.DriverVersion;
+        if (f.StalledMs is { } stalled)
+        {
+            o.StalledMs = Math.Max(o.StalledMs ?? 0, stalled);
+        }
+
         o.Bus ??= match.Prefix.Bus;
         o.Dev ??= f.Ifname ?? match.Prefix.Ifname;
     }
@@ -437,7 +570,11 @@ internal sealed class EventAssembler
 
         Pending? pre = o.FromPrecursors;
         var lines = new SortedSet<int>(o.Lines);
-        if (pre is not null && (o.Queue is null || pre.Queue is null || pre.Queue == o.Queue))
+
+        // Per-queue precursors (missing Tx completions) describe the reset's queue only when the reset is about a queue:
+        // a keep-alive or admin-queue reset is device-wide, whatever queues were slow just before.
+        bool queueReset = o.Family is null or ResetFamily.TxCompletionTimeout or ResetFamily.NetdevWatchdog;
+        if (pre is not null && queueReset && (o.Queue is null || pre.Queue is null || pre.Queue == o.Queue))
         {
             // What the event's own lines do not print, the precursors just before it (same device, same queue) may.
             if (o.SinceNapiUsec is null && pre.SinceNapiUsec is not null)
@@ -464,12 +601,21 @@ internal sealed class EventAssembler
                 lines.Add(pre.QueueLine);
             }
 
-            if (o.Family is null && pre.Family is { } fam)
+            if (o.ThresholdUsec is null && pre.ThresholdUsec is not null)
             {
-                // e.g. e1000e/igb "Detected ... Unit Hang" then "Reset adapter": the hang is the trigger.
-                o.Family = fam;
-                lines.Add(pre.FamilyLine);
+                // "Missing Tx timeout value 5000 msecs" on the missing-Tx lines is the threshold the reset crossed.
+                o.ThresholdUsec = pre.ThresholdUsec;
+                lines.Add(pre.ThresholdLine);
             }
+
+        }
+
+        if (pre is not null && o.Family is null && pre.Family is { } fam)
+        {
+            // e.g. e1000e/igb "Detected ... Unit Hang" then "Reset adapter": the hang is the trigger; ENA MMIO read
+            // timeouts then "Can not reset device" at probe time: the device did not answer.
+            o.Family = fam;
+            lines.Add(pre.FamilyLine);
         }
 
         if (pre is not null)
@@ -478,12 +624,15 @@ internal sealed class EventAssembler
         }
 
         string? enaReason = o.Driver == "ena" ? DecideReason(o) : null;
+
+        // One stall that fired the watchdog again and again is one event, dated by its first firing.
+        bool repeated = o.Firings > 1;
         var e = new ResetEvent
         {
             File = _file,
             Line = o.LastLine,
-            Ts = o.LastTs,
-            Time = o.LastTime,
+            Ts = repeated ? o.FirstFiringTs : o.LastTs,
+            Time = repeated ? o.FirstFiringTime : o.LastTime,
             Host = o.Host ?? _fallbackHost,
             Driver = o.Driver,
             Pci = SignatureMatcher.IsPciAddress(o.Bus) ? o.Bus : null,
@@ -497,9 +646,28 @@ internal sealed class EventAssembler
             NapiCpu = o.NapiCpu,
             Outcome = outcome,
             DriverVersion = o.DriverVersion,
+            Repeats = Math.Max(1, o.Firings),
+            LastTs = repeated ? o.LastTs : null,
+            StalledMs = o.StalledMs,
             Lines = [.. lines],
         };
-        Resets.Add(new ScannedReset(e, o.LastUptime));
+
+        // An excerpt pasted twice gives the same reset twice, stamps and all: keep one.
+        if (e.Ts is not null && o.FirstTs is not null)
+        {
+            string print = string.Join('|', o.Key, o.FirstTs, e.Ts, o.TriggerText, e.Reason, e.Outcome, e.Queue, o.Lines.Count);
+            if (_fingerprints.Contains(print))
+            {
+                return;
+            }
+
+            if (_fingerprints.Count < MaxFingerprints)
+            {
+                _fingerprints.Add(print);
+            }
+        }
+
+        Resets.Add(new ScannedReset(e, repeated ? o.FirstFiringUptime : o.LastUptime));
         if (o.Stats is not null)
         {
             _lastStats[o.Key] = o.Stats;
@@ -590,6 +758,56 @@ internal sealed class EventAssembler
         public long? LastUptime { get; set; }
         public Dictionary<string, long>? Stats { get; set; }
         public Pending? FromPrecursors { get; set; }
+        public long? StalledMs { get; set; }
+
+        /// <summary>Kernel NETDEV WATCHDOG lines folded into this event, and the first of them.</summary>
+        public int Firings { get; private set; }
+        public string? FirstFiringTs { get; private set; }
+        public DateTimeOffset? FirstFiringTime { get; private set; }
+        public long? FirstFiringUptime { get; private set; }
+
+        /// <summary>The stall the event is about (queue, length and when it was printed), from its latest watchdog line.</summary>
+        public int? StallQueue { get; private set; }
+        public long? LastStalledMs { get; private set; }
+        public long? LastStallUptime { get; private set; }
+        public DateTimeOffset? LastStallTime { get; private set; }
+
+        private HashSet<string>? _seen;
+
+        public void NoteStall(int lineNo, Signature sig, LineFields f, in ShapedLine shaped)
+        {
+            if (sig.WatchdogFiring)
+            {
+                if (Firings++ == 0)
+                {
+                    FirstFiringTs = shaped.Ts;
+                    FirstFiringTime = shaped.Time;
+                    FirstFiringUptime = shaped.UptimeUs;
+                }
+            }
+
+            if (sig.WatchdogFiring || f.StalledMs is not null)
+            {
+                StallQueue = f.Queue ?? StallQueue;
+                if (f.StalledMs is { } ms)
+                {
+                    LastStalledMs = ms;
+                    LastStallUptime = shaped.UptimeUs;
+                    LastStallTime = shaped.Time;
+                }
+            }
+        }
+
+        /// <summary>True for a line already in the event with the same stamp (a paste repeated); lines without a stamp cannot tell.</summary>
+        public bool IsDuplicate(in ShapedLine shaped) => shaped.Ts is not null && _seen is not null && _seen.Contains(shaped.Ts + "\n" + shaped.Body);
+
+        public void Remember(in ShapedLine shaped)
+        {
+            if (shaped.Ts is not null)
+            {
+                (_seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(shaped.Ts + "\n" + shaped.Body);
+            }
+        }
     }
 
     private sealed class Pending
@@ -598,6 +816,8 @@ internal sealed class EventAssembler
         private long? _uptime;
 
         public int? Queue { get; private set; }
+        public long? ThresholdUsec { get; private set; }
+        public int ThresholdLine { get; private set; }
         public long? SinceNapiUsec { get; private set; }
         public bool? NapiScheduled { get; private set; }
         public int? NapiCpu { get; private set; }
@@ -622,6 +842,12 @@ internal sealed class EventAssembler
             {
                 SinceNapiUsec = sn;
                 SinceNapiLine = lineNo;
+            }
+
+            if (f.ThresholdUsec is { } th)
+            {
+                ThresholdUsec = th;
+                ThresholdLine = lineNo;
             }
 
             if (f.NapiScheduled is { } ns)

@@ -107,6 +107,14 @@ internal static partial class LineShape
             s = s[m.Length..];
         }
 
+        bool tagged = false;
+        if (s.StartsWith("kernel: ", StringComparison.Ordinal) || s.StartsWith("kernel:[", StringComparison.Ordinal))
+        {
+            // A syslog line pasted without its date and host ("kernel: ena 0000:00:05.0 eth0: ..."): the tag is the record prefix.
+            s = s[(s[7] == ' ' ? 8 : 7)..];
+            tagged = true;
+        }
+
         if (s.StartsWith('['))
         {
             if (TryBracket(s, format, out ShapedLine bracket))
@@ -149,7 +157,7 @@ internal static partial class LineShape
             return new ShapedLine(s[(m.Index + m.Length)..], m.Value.Trim().Trim('[', ']').Trim(), null, up, null, m.Index == 0);
         }
 
-        return new ShapedLine(s, null, null, null, null, false);
+        return new ShapedLine(s, null, null, null, null, tagged);
     }
 
     /// <summary>True when the line starts with a record prefix of some shape (so it is not a wrapped continuation).</summary>
@@ -161,7 +169,7 @@ internal static partial class LineShape
             return true;
         }
 
-        return s[0] is '{' or '[' or '<' || Kmsg().IsMatch(s) || Iso().IsMatch(s) || Bsd().IsMatch(s) || FacilityLevel().IsMatch(s);
+        return s[0] is '{' or '[' or '<' || s.StartsWith("kernel:", StringComparison.Ordinal) || Kmsg().IsMatch(s) || Iso().IsMatch(s) || Bsd().IsMatch(s) || FacilityLevel().IsMatch(s);
     }
 
     internal static string Clean(string line)

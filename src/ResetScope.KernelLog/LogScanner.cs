@@ -54,7 +54,9 @@ public sealed class LogScanner
 
     /// <summary>
     /// The prefilter needles: every catalogue line contains at least one of them (a test checks this). They are
-    /// chosen for rare 3-byte starts so that unrelated lines rarely become candidates.
+    /// chosen for rare 3-byte starts so that unrelated lines rarely become candidates. "mit queue" catches the tail of
+    /// a NETDEV WATCHDOG line whose start was wrapped onto the line before ("...eth0: NETDEV" / "WATCHDOG: CPU: 3:
+    /// transmit queue 3 timed out 310210 ms").
     /// </summary>
     internal static readonly string[] Needles =
     [
@@ -64,7 +66,7 @@ public sealed class LogScanner
         "Hang", "tx hang",
         "ckup", "LOCKUP",
         "rcu:", "rcu_", "rtl_",
-        "Data path", "VF un", "VF as", "Kicking", "Recover",
+        "mit queue", "Kicking", "Recover",
         "INFO", "(): ",
     ];
 
@@ -80,7 +82,7 @@ public sealed class LogScanner
         3, 3,
         4, 4,
         5, 5, 5,
-        6, 6, 6, 6, 6,
+        6, 6, 6,
         7, 7,
     ];
 
@@ -408,41 +410,37 @@ public sealed class LogScanner
 
         ShapedLine shaped = LineShape.Parse(LineShape.Decode(line), format, _referenceYear, _notAfter);
         string body = FirstLine(shaped.Body);
-        bool elided = body.EndsWith("...", StringComparison.Ordinal) || body.EndsWith('…') || body.EndsWith("[...]", StringComparison.Ordinal);
-        LineMatch match = _matcher.Match(body, allowPartial: elided);
-        if (match.Kind == MatchKind.None && _matcher.StartsLikeSignature(body))
+        EventAssembler assembler = state.Assembler;
+        LineMatch match = _matcher.Match(body, allowPartial: IsElided(body), assembler);
+        if (match.Kind is MatchKind.None or MatchKind.Unattributed)
         {
-            // Mail-wrapped line: the rest of the record sits on the next physical line, without a record prefix.
-            if (le + 1 < region.Length)
+            // A record wrapped onto the next physical line(s) by a mail client or a terminal, or this line is the
+            // wrapped tail of a record that started on an earlier line (which had no needle of its own).
+            if (TryJoin(region, ls, le, lineNo, format, assembler, ref shaped, out LineMatch joined, out int joinedLine, out int joinedEnd))
             {
-                int ne = region[(le + 1)..].IndexOf((byte)'\n');
-                ne = ne < 0 ? region.Length : le + 1 + ne;
-                ReadOnlySpan<byte> nextBytes = region[(le + 1)..ne];
-                if (nextBytes.Length is > 0 and <= MaxCandidateLine)
+                match = joined;
+                body = shaped.Body;
+                lineNo = joinedLine;
+                resume = Math.Max(resume, joinedEnd + 1);
+                state.Joined++;
+            }
+            else if (match.Kind == MatchKind.None && _matcher.StartsLikeSignature(body))
+            {
+                // Cut short with no continuation in sight: what is there may still say which message it is.
+                match = _matcher.Match(body, allowPartial: true, assembler);
+                if (match.Kind == MatchKind.None)
                 {
-                    string nextText = LineShape.Clean(LineShape.Decode(nextBytes));
-                    if (!LineShape.LooksLikeRecordStart(nextText))
-                    {
-                        foreach (string joined in (string[])[body.TrimEnd() + " " + nextText.Trim(), body + nextText.TrimStart()])
-                        {
-                            LineMatch j = _matcher.Match(joined, allowPartial: false);
-                            if (j.Kind != MatchKind.None)
-                            {
-                                match = j;
-                                body = joined;
-                                shaped = shaped with { Body = joined };
-                                resume = ne + 1;
-                                state.Joined++;
-                                break;
-                            }
-                        }
-                    }
+                    assembler.NoteUnusable(lineNo, UnusableReason.CutShort, body);
                 }
             }
-
-            if (match.Kind == MatchKind.None)
+            else if (match.Kind == MatchKind.Unattributed)
             {
-                match = _matcher.Match(body, allowPartial: true);
+                assembler.NoteUnusable(lineNo, UnusableReason.NoDevice, body);
+                match = LineMatch.NoMatch;
+            }
+            else if (_matcher.Unusable(body, shaped.HasRecordPrefix) is { } why)
+            {
+                assembler.NoteUnusable(lineNo, why, body);
             }
         }
 
@@ -451,9 +449,134 @@ public sealed class LogScanner
             shaped = shaped with { Body = body };
         }
 
-        state.Assembler.OnLine(lineNo, shaped, match);
+        assembler.OnLine(lineNo, shaped, match);
         return Math.Min(resume, region.Length);
     }
+
+    private static bool IsElided(string body) =>
+        body.EndsWith("...", StringComparison.Ordinal) || body.EndsWith('…') || body.EndsWith("[...]", StringComparison.Ordinal);
+
+    /// <summary>Physical lines one wrapped record may span (a 300-character ENA line wrapped at 72 columns is five).</summary>
+    private const int MaxJoinedPieces = 5;
+
+    /// <summary>
+    /// Joins the candidate with the lines around it that carry no record prefix of their own — the earlier ones only when
+    /// they had no needle (a line with a needle was a candidate itself and joined forward already) — and matches the
+    /// whole. Each break is tried as a space (mail clients drop the space they wrap at) and as nothing (format=flowed keeps
+    /// the space at the end of the line; terminals wrap inside words).
+    /// </summary>
+    private bool TryJoin(ReadOnlySpan<byte> region, int ls, int le, int lineNo, LogFormat format, IDeviceDirectory devices,
+        ref ShapedLine shaped, out LineMatch match, out int startLine, out int end)
+    {
+        match = LineMatch.NoMatch;
+        startLine = lineNo;
+        end = le;
+        bool bare = !shaped.HasRecordPrefix;
+
+        // The pieces as (start, end) byte ranges, in order; the candidate is pieces[back].
+        Span<(int Start, int End)> pieces = stackalloc (int, int)[MaxJoinedPieces];
+        int back = 0;
+        if (bare)
+        {
+            // Earlier pieces: needle-free lines back to the one that starts the record.
+            int cursor = ls;
+            Span<(int, int)> before = stackalloc (int, int)[MaxJoinedPieces - 1];
+            while (back < MaxJoinedPieces - 1 && cursor >= 1)
+            {
+                int prevLe = cursor - 1;
+                int prevLs = region[..prevLe].LastIndexOf((byte)'\n') + 1;
+                ReadOnlySpan<byte> prev = region[prevLs..prevLe];
+                if (prev.Length == 0 || prev.Length > MaxCandidateLine || IsCandidate(prev) || IsKmsgDictionary(prev, format))
+                {
+                    break;
+                }
+
+                before[back++] = (prevLs, prevLe);
+                cursor = prevLs;
+                if (LineShape.LooksLikeRecordStart(LineShape.Decode(prev)))
+                {
+                    break;
+                }
+            }
+
+            for (int i = 0; i < back; i++)
+            {
+                pieces[i] = before[back - 1 - i];
+            }
+        }
+
+        int count = back;
+        pieces[count++] = (ls, le);
+
+        // Later pieces: lines without a record prefix of their own.
+        int next = le + 1;
+        while (count < MaxJoinedPieces && next < region.Length)
+        {
+            int ne = region[next..].IndexOf((byte)'\n');
+            ne = ne < 0 ? region.Length : next + ne;
+            ReadOnlySpan<byte> piece = region[next..ne];
+            if (piece.Length == 0 || piece.Length > MaxCandidateLine || IsKmsgDictionary(piece, format))
+            {
+                break;
+            }
+
+            string text = LineShape.Decode(piece);
+            if (LineShape.LooksLikeRecordStart(text) || (bare && _matcher.Match(LineShape.Clean(text), false, devices).Kind == MatchKind.Signature))
+            {
+                break;
+            }
+
+            pieces[count++] = (next, ne);
+            next = ne + 1;
+        }
+
+        if (count == 1)
+        {
+            return false;
+        }
+
+        ShapedLine first = back == 0 ? shaped : LineShape.Parse(LineShape.Decode(region[pieces[0].Start..pieces[0].End]), format, _referenceYear, _notAfter);
+        var texts = new List<string>(8) { FirstLine(first.Body) };
+        var grown = new List<string>(8);
+        for (int i = 1; i < count; i++)
+        {
+            string piece = LineShape.Clean(LineShape.Decode(region[pieces[i].Start..pieces[i].End]));
+            grown.Clear();
+            foreach (string t in texts)
+            {
+                foreach (string joined in (string[])[t.TrimEnd() + " " + piece.Trim(), t + piece.TrimStart()])
+                {
+                    if (grown.Count < 8 && !grown.Contains(joined))
+                    {
+                        grown.Add(joined);
+                    }
+                }
+            }
+
+            (texts, grown) = (grown, texts);
+            if (i < back)
+            {
+                continue; // the candidate itself is not in yet
+            }
+
+            foreach (string t in texts)
+            {
+                LineMatch m = _matcher.Match(t, allowPartial: false, devices);
+                if (m.Kind == MatchKind.Signature)
+                {
+                    match = m;
+                    shaped = first with { Body = t };
+                    startLine = lineNo - back;
+                    end = pieces[i].End;
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsKmsgDictionary(ReadOnlySpan<byte> line, LogFormat format) => format == LogFormat.Kmsg && line.Length > 0 && line[0] == (byte)' ';
 
     private static string FirstLine(string body)
     {
@@ -472,8 +595,8 @@ public sealed class LogScanner
         state.Candidates++;
         string body = FirstLine(message);
         var shaped = new ShapedLine(message, ts, time, uptime, host, true);
-        LineMatch match = _matcher.Match(body, allowPartial: false);
-        state.Assembler.OnLine(lineNo, shaped, match);
+        LineMatch match = _matcher.Match(body, allowPartial: false, state.Assembler);
+        state.Assembler.OnLine(lineNo, shaped, match.Kind == MatchKind.Unattributed ? LineMatch.NoMatch : match);
     }
 
     /// <summary>Mutable per-input counters and the assembler.</summary>

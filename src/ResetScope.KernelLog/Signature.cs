@@ -66,6 +66,12 @@ public enum SignatureField
     Cpu,
     CommPid,
     DurationS,
+
+    /// <summary>How long the queue has not transmitted, in ms (NETDEV WATCHDOG "timed out %u ms").</summary>
+    StalledMs,
+
+    /// <summary>The same in µs (virtio_net "%u usecs ago", mlx5 "usecs since last trans").</summary>
+    StalledUsec,
 }
 
 /// <summary>
@@ -114,6 +120,12 @@ public sealed record Signature
 
     public string? StarvationType { get; init; }
 
+    /// <summary>A detail line also printed before any reset (MMIO read timeouts at probe time): alone, it is a precursor of the next reset.</summary>
+    public bool PrecursorWhenAlone { get; init; }
+
+    /// <summary>The kernel's own NETDEV WATCHDOG line: one per firing that prints, counted as <see cref="ResetScope.Core.ResetEvent.Repeats"/>.</summary>
+    public bool WatchdogFiring { get; init; }
+
     /// <summary>Free-form note for reviewers (source, caveats).</summary>
     public string? Note { get; init; }
 
@@ -130,6 +142,11 @@ public sealed record Signature
 
     /// <summary>The literal text before the first conversion: a cheap pre-check before the regex.</summary>
     internal string LiteralPrefix => _literalPrefix ??= PrintfPattern.LiteralPrefix(Format);
+
+    /// <summary>Characters of fixed text in the format (conversions excluded): how distinctive the message is on its own.</summary>
+    internal int LiteralLength => _literalLength ??= PrintfPattern.LiteralLength(Format);
+
+    private int? _literalLength;
 
     /// <summary>The reason this line implies for a driver version (null when unknown or not implied).</summary>
     public string? ReasonFor(string? driverVersion)
@@ -371,6 +388,11 @@ internal static class PrintfPattern
         Match m = s_conversion.Match(format);
         return m.Success ? format[..m.Index] : format;
     }
+
+    /// <summary>The fixed text between conversions.</summary>
+    public static IEnumerable<string> LiteralPieces(string format) => s_conversion.Split(format).Where(p => p.Length > 0);
+
+    public static int LiteralLength(string format) => s_conversion.Replace(format, m => m.Value == "%%" ? "%" : string.Empty).Length;
 
     public static int ConversionCount(string format)
     {

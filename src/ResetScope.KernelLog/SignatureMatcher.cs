@@ -22,6 +22,7 @@ internal sealed record LineFields
     public string? Comm { get; set; }
     public int? Pid { get; set; }
     public double? DurationS { get; set; }
+    public long? StalledMs { get; set; }
 }
 
 internal enum MatchKind
@@ -29,11 +30,25 @@ internal enum MatchKind
     None,
     Signature,
     StatsDump,
+
+    /// <summary>A catalogue message without its device prefix whose driver cannot be told (several drivers print it, or it is too generic alone).</summary>
+    Unattributed,
 }
 
-internal sealed record LineMatch(MatchKind Kind, Signature? Signature, DevicePrefix Prefix, LineFields Fields, bool Partial)
+/// <param name="DeviceInferred">The line had no device prefix: the driver was told from the message (and the interface name, when present).</param>
+internal sealed record LineMatch(MatchKind Kind, Signature? Signature, DevicePrefix Prefix, LineFields Fields, bool Partial, bool DeviceInferred = false)
 {
     public static readonly LineMatch NoMatch = new(MatchKind.None, null, default, new LineFields(), false);
+}
+
+/// <summary>What the lines read so far say about devices: the assembler answers for the input it assembles.</summary>
+internal interface IDeviceDirectory
+{
+    /// <summary>The driver an earlier line of this input printed this interface name with, or null.</summary>
+    string? DriverOf(string ifname);
+
+    /// <summary>True when a line of this driver is close by (an event or precursors of it are open): a bare message of it belongs to them.</summary>
+    bool HasNeighbour(string driver);
 }
 
 /// <summary>Matches a shaped message against the catalogue.</summary>
@@ -42,6 +57,10 @@ internal sealed partial class SignatureMatcher
     private readonly Dictionary<(PrefixStyle, string), Signature[]> _byDriver = [];
     private readonly Signature[] _anyDriverLinux;
     private readonly Signature[] _kernel;
+    private readonly (string Driver, Signature[] Signatures)[] _linuxByDriver;
+
+    /// <summary>Fixed text a message needs to be told apart from other programs' output when no line of its driver is near.</summary>
+    private const int DistinctiveLiteral = 24;
 
     [GeneratedRegex(@"^([a-z][a-z0-9_\-]*) (\S+?)(?: ([^\s:]+|\(unnamed net_device\) \(uninitialized\)))?: (.*)$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex LinuxPrefix();
@@ -94,6 +113,34 @@ internal sealed partial class SignatureMatcher
 
         _anyDriverLinux = [.. any];
         _kernel = [.. kernel];
+        _linuxByDriver = [.. _byDriver.Where(kv => kv.Key.Item1 == PrefixStyle.Linux).Select(kv => (kv.Key.Item2, kv.Value))];
+        _starts = System.Buffers.SearchValues.Create(
+            [.. catalogue.Select(sig => sig.LiteralPrefix).Where(t => t.Trim().Length >= MinFragment).Distinct(StringComparer.Ordinal)], StringComparison.Ordinal);
+        _fragments = System.Buffers.SearchValues.Create(
+            [.. catalogue.SelectMany(sig => PrintfPattern.LiteralPieces(sig.Format)).Select(t => t.Trim(' ', ':', ',', '.', '(', ')', '[', ']')).Where(t => t.Length >= MinFragment).Distinct(StringComparer.Ordinal)],
+            StringComparison.Ordinal);
+    }
+
+    /// <summary>Fixed text of this length from a catalogue format is taken as a sign the line meant to be that message.</summary>
+    private const int MinFragment = 14;
+
+    private readonly System.Buffers.SearchValues<string> _starts;
+    private readonly System.Buffers.SearchValues<string> _fragments;
+
+    /// <summary>
+    /// Why a line that matched nothing still looked like part of an event, or null: it holds the start of a catalogue
+    /// message (damaged: OCR, a mangled prefix, bytes lost), or only a later piece of one (the tail of a wrapped message
+    /// whose first part is not in the input).
+    /// </summary>
+    public string? Unusable(string text, bool hasRecordPrefix)
+    {
+        ReadOnlySpan<char> t = text;
+        if (t.IndexOfAny(_starts) >= 0)
+        {
+            return UnusableReason.Damaged;
+        }
+
+        return t.IndexOfAny(_fragments) < 0 ? null : hasRecordPrefix ? UnusableReason.Damaged : UnusableReason.Orphan;
     }
 
     public static bool IsPciAddress(string? bus) => bus is not null && PciBus().IsMatch(bus);
@@ -143,9 +190,15 @@ internal sealed partial class SignatureMatcher
             string driver = m.Groups[1].Value;
             if (m.Groups[2].Length > 0)
             {
-                // FreeBSD: "ena0: msg" — the unit is the interface name.
+                // FreeBSD: "ena0: msg" — the unit is the interface name (old drivers print it twice: "ena0: ena0: msg").
                 string unit = driver + m.Groups[2].Value;
-                return new DevicePrefix(PrefixStyle.FreeBsd, driver, null, unit, m.Groups[3].Value);
+                string msg = m.Groups[3].Value;
+                if (msg.Length > unit.Length + 2 && msg.StartsWith(unit, StringComparison.Ordinal) && msg.AsSpan(unit.Length).StartsWith(": "))
+                {
+                    msg = msg[(unit.Length + 2)..];
+                }
+
+                return new DevicePrefix(PrefixStyle.FreeBsd, driver, null, unit, msg);
             }
 
             return new DevicePrefix(PrefixStyle.Linux, driver, null, null, m.Groups[3].Value);
@@ -164,7 +217,8 @@ internal sealed partial class SignatureMatcher
     }
 
     /// <summary>Matches one message (first line of a record). <paramref name="allowPartial"/> accepts a line cut short.</summary>
-    public LineMatch Match(string body, bool allowPartial)
+    /// <param name="devices">What earlier lines said about interfaces, for messages that lost their device prefix.</param>
+    public LineMatch Match(string body, bool allowPartial, IDeviceDirectory? devices = null)
     {
         DevicePrefix prefix = ParsePrefix(body);
         if (prefix.Style is PrefixStyle.Linux or PrefixStyle.FreeBsd && prefix.Driver is not null && (prefix.Bus is not null || prefix.Style == PrefixStyle.FreeBsd || prefix.Driver == "ena")
@@ -199,13 +253,96 @@ internal sealed partial class SignatureMatcher
             return p!;
         }
 
-        return LineMatch.NoMatch;
+        return MatchUnprefixed(body, prefix, devices);
+    }
+
+    /// <summary>
+    /// A driver message whose device prefix was lost (pasted, stripped by a collector): "eth1: msg" or just "msg".
+    /// The driver is told from the message itself: the driver an earlier line printed that interface with, else
+    /// the only driver that prints that text — and then only for text long enough to be nobody else's, or when a
+    /// line of that driver is near.
+    /// </summary>
+    private LineMatch MatchUnprefixed(string body, DevicePrefix prefix, IDeviceDirectory? devices)
+    {
+        // "eth1: msg" parses as a FreeBSD unit or a Linux driver without bus; neither is a driver we know.
+        string? ifname = null;
+        string? named = null;
+        if (prefix.Style == PrefixStyle.FreeBsd && prefix.Ifname is { } unit && !_byDriver.ContainsKey((PrefixStyle.FreeBsd, prefix.Driver!)))
+        {
+            ifname = unit;
+            named = prefix.Message;
+        }
+        else if (prefix.Style == PrefixStyle.Linux && prefix.Bus is null && prefix.Driver is { } word && !_byDriver.ContainsKey((PrefixStyle.Linux, word)))
+        {
+            ifname = word;
+            named = prefix.Message;
+        }
+        else if (prefix.Style != PrefixStyle.Kernel)
+        {
+            return LineMatch.NoMatch;
+        }
+
+        if (named is not null && ifname is not null)
+        {
+            string? known = devices?.DriverOf(ifname);
+            LineMatch m = MatchAnyDriver(named, ifname, known, devices);
+            if (m.Kind != MatchKind.None)
+            {
+                return m;
+            }
+        }
+
+        return MatchAnyDriver(body, null, null, devices);
+    }
+
+    private LineMatch MatchAnyDriver(string message, string? ifname, string? knownDriver, IDeviceDirectory? devices)
+    {
+        LineMatch? found = null;
+        int drivers = 0;
+        foreach ((string driver, Signature[] sigs) in _linuxByDriver)
+        {
+            if (knownDriver is not null && driver != knownDriver)
+            {
+                continue;
+            }
+
+            var pseudo = new DevicePrefix(PrefixStyle.Linux, driver, null, ifname, message);
+            if (TryList(sigs, message, pseudo, false, out LineMatch? hit))
+            {
+                drivers++;
+                found ??= hit! with { DeviceInferred = true };
+            }
+        }
+
+        if (found is null)
+        {
+            return LineMatch.NoMatch;
+        }
+
+        bool distinctive = found.Signature!.LiteralLength >= DistinctiveLiteral;
+        if (drivers == 1 && (knownDriver is not null || distinctive || devices?.HasNeighbour(found.Prefix.Driver!) == true))
+        {
+            return found;
+        }
+
+        return found with { Kind = MatchKind.Unattributed };
     }
 
     /// <summary>True when the message starts like a catalogue format but does not complete it (a wrapped or cut line).</summary>
     public bool StartsLikeSignature(string body)
     {
         DevicePrefix prefix = ParsePrefix(body);
+        foreach (Signature k in _kernel)
+        {
+            // Kernel-wide formats sit anywhere in the message: from their literal start on, a consistent cut.
+            string lit = k.LiteralPrefix;
+            int at = lit.Length >= 12 ? body.IndexOf(lit[..12], StringComparison.Ordinal) : -1;
+            if (at >= 0 && k.TryMatchTruncated(TrimElision(body[at..]), out _))
+            {
+                return true;
+            }
+        }
+
         if (prefix.Driver is null || !_byDriver.TryGetValue((prefix.Style, prefix.Driver), out Signature[]? sigs))
         {
             return false;
@@ -361,6 +498,12 @@ internal sealed partial class SignatureMatcher
                     break;
                 case SignatureField.DurationS when numeric:
                     f.DurationS = n;
+                    break;
+                case SignatureField.StalledMs when numeric:
+                    f.StalledMs = n;
+                    break;
+                case SignatureField.StalledUsec when numeric:
+                    f.StalledMs = n / 1000;
                     break;
                 default:
                     break;

@@ -113,7 +113,7 @@ public class CatalogueEntryTests
             r.Precursors.Should().BeEmpty();
             r.Starvations.Should().BeEmpty();
         }
-        else if (s.Role == SignatureRole.Precursor)
+        else if (s.Role == SignatureRole.Precursor || s.PrecursorWhenAlone)
         {
             r.Resets.Should().BeEmpty();
             r.Precursors.Should().ContainSingle();
