@@ -44,9 +44,8 @@ internal sealed class EventAssembler : IDeviceDirectory
     private readonly Dictionary<string, string> _busToIf = [];
     private readonly Dictionary<string, string> _ifToBus = [];
     private readonly Dictionary<string, string> _ifToDriver = [];
-    private readonly Dictionary<string, (string? Dev, string? Bus, int Line)> _lastDeviceOf = [];
+    private readonly Dictionary<string, RecentDevices> _recent = [];
     private readonly HashSet<string> _fingerprints = [];
-    private int _lastLineNo;
     private StarvationEvent? _lastRcu;
     private int _lastRcuLine;
 
@@ -89,27 +88,10 @@ internal sealed class EventAssembler : IDeviceDirectory
 
     public string? DriverOf(string ifname) => _ifToDriver.GetValueOrDefault(ifname);
 
-    public bool HasNeighbour(string driver)
-    {
-        if (_lastDeviceOf.TryGetValue(driver, out (string? Dev, string? Bus, int Line) last) && _lastLineNo - last.Line <= NeighbourLines)
-        {
-            return true;
-        }
-
-        foreach (Open o in _open.Values)
-        {
-            if (o.Driver == driver)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool HasNeighbour(string driver, int lineNo) => NeighbourDevice(driver, lineNo).Count > 0;
 
     public void OnLine(int lineNo, in ShapedLine shaped, LineMatch match)
     {
-        _lastLineNo = Math.Max(_lastLineNo, lineNo);
         if (match.Kind != MatchKind.Signature && match.Kind != MatchKind.StatsDump)
         {
             TryRcuCpu(lineNo, shaped.Body);
@@ -130,7 +112,12 @@ internal sealed class EventAssembler : IDeviceDirectory
             return;
         }
 
-        (string key, string driver, string? bus, string? dev) = Identify(match, lineNo);
+        if (!TryIdentify(match, lineNo, out string key, out string driver, out string? bus, out string? dev))
+        {
+            NoteUnusable(lineNo, UnusableReason.NoDevice, shaped.Body);
+            return;
+        }
+
         Open? open = FindOpen(key, driver, sig.Role);
         if (open is not null && TooFarApart(open, shaped))
         {
@@ -263,16 +250,24 @@ internal sealed class EventAssembler : IDeviceDirectory
         Starvations.Sort((a, b) => (a.Line ?? 0).CompareTo(b.Line ?? 0));
     }
 
-    private (string Key, string Driver, string? Bus, string? Dev) Identify(LineMatch match, int lineNo)
+    /// <summary>Which device the line is about; false for a bare message while two devices of its driver are near.</summary>
+    private bool TryIdentify(LineMatch match, int lineNo, out string key, out string driver, out string? bus, out string? dev)
     {
         Signature sig = match.Signature!;
-        string driver = match.Fields.DriverName ?? match.Prefix.Driver ?? sig.Driver;
-        string? bus = match.Prefix.Bus;
-        string? dev = match.Fields.Ifname ?? match.Prefix.Ifname;
+        driver = match.Fields.DriverName ?? match.Prefix.Driver ?? sig.Driver;
+        bus = match.Prefix.Bus;
+        dev = match.Fields.Ifname ?? match.Prefix.Ifname;
         if (match.DeviceInferred && dev is null && bus is null)
         {
-            // A bare message of this driver: its neighbours say which device (the open event, else the device last named).
-            (dev, bus) = NeighbourDevice(driver);
+            // A bare message of this driver: its neighbours say which device (the open event, else the device just named).
+            (int count, string? nDev, string? nBus) = NeighbourDevice(driver, lineNo);
+            if (count > 1)
+            {
+                key = string.Empty;
+                return false;
+            }
+
+            (dev, bus) = (nDev, nBus);
         }
 
         if (dev is null && bus is not null && _busToIf.TryGetValue(bus, out string? known))
@@ -298,13 +293,20 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         if (dev is not null || bus is not null)
         {
-            _lastDeviceOf[driver] = (dev, bus, lineNo);
+            if (!_recent.TryGetValue(driver, out RecentDevices? recent))
+            {
+                _recent[driver] = recent = new RecentDevices();
+            }
+
+            recent.Seen(dev, bus, lineNo);
         }
 
-        return ($"{driver}|{dev ?? bus ?? string.Empty}", driver, bus, dev);
+        key = $"{driver}|{dev ?? bus ?? string.Empty}";
+        return true;
     }
 
-    private (string? Dev, string? Bus) NeighbourDevice(string driver)
+    /// <summary>The devices of a driver near a line: the open events of it, else the ones its lines just named (0, 1 or 2 = several).</summary>
+    private (int Count, string? Dev, string? Bus) NeighbourDevice(string driver, int lineNo)
     {
         Open? only = null;
         foreach (Open o in _open.Values)
@@ -313,7 +315,7 @@ internal sealed class EventAssembler : IDeviceDirectory
             {
                 if (only is not null)
                 {
-                    return (null, null); // two devices of this driver are in the middle of a reset: cannot tell
+                    return (2, null, null);
                 }
 
                 only = o;
@@ -322,12 +324,10 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         if (only is not null)
         {
-            return (only.Dev, only.Bus);
+            return (1, only.Dev, only.Bus);
         }
 
-        return _lastDeviceOf.TryGetValue(driver, out (string? Dev, string? Bus, int Line) last) && _lastLineNo - last.Line <= NeighbourLines
-            ? (last.Dev, last.Bus)
-            : (null, null);
+        return _recent.TryGetValue(driver, out RecentDevices? recent) ? recent.Near(lineNo, NeighbourLines) : (0, null, null);
     }
 
     /// <summary>
@@ -400,6 +400,9 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         return null;
     }
+
+    /// <summary>A timestamp that tells one moment from another (a dmesg -H delta does not: "+0.000004" recurs).</summary>
+    private static bool IsStamp(string? ts) => ts is not null && !ts.StartsWith('+');
 
     private static bool TooFarApart(Open open, in ShapedLine line)
     {
@@ -653,7 +656,7 @@ internal sealed class EventAssembler : IDeviceDirectory
         };
 
         // An excerpt pasted twice gives the same reset twice, stamps and all: keep one.
-        if (e.Ts is not null && o.FirstTs is not null)
+        if (IsStamp(e.Ts) && IsStamp(o.FirstTs))
         {
             string print = string.Join('|', o.Key, o.FirstTs, e.Ts, o.TriggerText, e.Reason, e.Outcome, e.Queue, o.Lines.Count);
             if (_fingerprints.Contains(print))
@@ -799,11 +802,11 @@ internal sealed class EventAssembler : IDeviceDirectory
         }
 
         /// <summary>True for a line already in the event with the same stamp (a paste repeated); lines without a stamp cannot tell.</summary>
-        public bool IsDuplicate(in ShapedLine shaped) => shaped.Ts is not null && _seen is not null && _seen.Contains(shaped.Ts + "\n" + shaped.Body);
+        public bool IsDuplicate(in ShapedLine shaped) => IsStamp(shaped.Ts) && _seen is not null && _seen.Contains(shaped.Ts + "\n" + shaped.Body);
 
         public void Remember(in ShapedLine shaped)
         {
-            if (shaped.Ts is not null)
+            if (IsStamp(shaped.Ts))
             {
                 (_seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(shaped.Ts + "\n" + shaped.Body);
             }
@@ -885,6 +888,30 @@ internal sealed class EventAssembler : IDeviceDirectory
             }
 
             return false;
+        }
+    }
+
+    /// <summary>The last two devices a driver's lines named, and where.</summary>
+    private sealed class RecentDevices
+    {
+        private (string? Dev, string? Bus, int Line) _last;
+        private (string? Dev, string? Bus, int Line) _before;
+
+        public void Seen(string? dev, string? bus, int lineNo)
+        {
+            if ((_last.Dev ?? _last.Bus) != (dev ?? bus))
+            {
+                _before = _last;
+            }
+
+            _last = (dev, bus, lineNo);
+        }
+
+        public (int Count, string? Dev, string? Bus) Near(int lineNo, int window)
+        {
+            bool last = _last.Line > 0 && Math.Abs(lineNo - _last.Line) <= window;
+            bool before = _before.Line > 0 && Math.Abs(lineNo - _before.Line) <= window;
+            return last && before ? (2, null, null) : last ? (1, _last.Dev, _last.Bus) : (0, null, null);
         }
     }
 }

@@ -411,7 +411,7 @@ public sealed class LogScanner
         ShapedLine shaped = LineShape.Parse(LineShape.Decode(line), format, _referenceYear, _notAfter);
         string body = FirstLine(shaped.Body);
         EventAssembler assembler = state.Assembler;
-        LineMatch match = _matcher.Match(body, allowPartial: IsElided(body), assembler);
+        LineMatch match = _matcher.Match(body, allowPartial: IsElided(body), assembler, lineNo);
         if (match.Kind is MatchKind.None or MatchKind.Unattributed)
         {
             // A record wrapped onto the next physical line(s) by a mail client or a terminal, or this line is the
@@ -427,7 +427,7 @@ public sealed class LogScanner
             else if (match.Kind == MatchKind.None && _matcher.StartsLikeSignature(body))
             {
                 // Cut short with no continuation in sight: what is there may still say which message it is.
-                match = _matcher.Match(body, allowPartial: true, assembler);
+                match = _matcher.Match(body, allowPartial: true, assembler, lineNo);
                 if (match.Kind == MatchKind.None)
                 {
                     assembler.NoteUnusable(lineNo, UnusableReason.CutShort, body);
@@ -521,9 +521,9 @@ public sealed class LogScanner
             }
 
             string text = LineShape.Decode(piece);
-            if (LineShape.LooksLikeRecordStart(text) || (bare && _matcher.Match(LineShape.Clean(text), false, devices).Kind == MatchKind.Signature))
+            if (LineShape.LooksLikeRecordStart(text) || (bare && SignatureMatcher.ParsePrefix(LineShape.Clean(text)).Bus is not null))
             {
-                break;
+                break; // a record of its own (in a log without stamps: a line that starts with a driver and a bus)
             }
 
             pieces[count++] = (next, ne);
@@ -561,7 +561,7 @@ public sealed class LogScanner
 
             foreach (string t in texts)
             {
-                LineMatch m = _matcher.Match(t, allowPartial: false, devices);
+                LineMatch m = _matcher.Match(t, allowPartial: false, devices, lineNo - back);
                 if (m.Kind == MatchKind.Signature)
                 {
                     match = m;
@@ -595,7 +595,7 @@ public sealed class LogScanner
         state.Candidates++;
         string body = FirstLine(message);
         var shaped = new ShapedLine(message, ts, time, uptime, host, true);
-        LineMatch match = _matcher.Match(body, allowPartial: false, state.Assembler);
+        LineMatch match = _matcher.Match(body, allowPartial: false, state.Assembler, lineNo);
         state.Assembler.OnLine(lineNo, shaped, match.Kind == MatchKind.Unattributed ? LineMatch.NoMatch : match);
     }
 

@@ -47,8 +47,8 @@ internal interface IDeviceDirectory
     /// <summary>The driver an earlier line of this input printed this interface name with, or null.</summary>
     string? DriverOf(string ifname);
 
-    /// <summary>True when a line of this driver is close by (an event or precursors of it are open): a bare message of it belongs to them.</summary>
-    bool HasNeighbour(string driver);
+    /// <summary>True when a line of this driver is close to line <paramref name="lineNo"/> (an event of it is open, or it named a device just before): a bare message of it belongs to them.</summary>
+    bool HasNeighbour(string driver, int lineNo);
 }
 
 /// <summary>Matches a shaped message against the catalogue.</summary>
@@ -218,7 +218,8 @@ internal sealed partial class SignatureMatcher
 
     /// <summary>Matches one message (first line of a record). <paramref name="allowPartial"/> accepts a line cut short.</summary>
     /// <param name="devices">What earlier lines said about interfaces, for messages that lost their device prefix.</param>
-    public LineMatch Match(string body, bool allowPartial, IDeviceDirectory? devices = null)
+    /// <param name="lineNo">The line's number, to tell how near the lines <paramref name="devices"/> knows are.</param>
+    public LineMatch Match(string body, bool allowPartial, IDeviceDirectory? devices = null, int lineNo = 0)
     {
         DevicePrefix prefix = ParsePrefix(body);
         if (prefix.Style is PrefixStyle.Linux or PrefixStyle.FreeBsd && prefix.Driver is not null && (prefix.Bus is not null || prefix.Style == PrefixStyle.FreeBsd || prefix.Driver == "ena")
@@ -253,7 +254,7 @@ internal sealed partial class SignatureMatcher
             return p!;
         }
 
-        return MatchUnprefixed(body, prefix, devices);
+        return MatchUnprefixed(body, prefix, devices, lineNo);
     }
 
     /// <summary>
@@ -262,7 +263,7 @@ internal sealed partial class SignatureMatcher
     /// the only driver that prints that text — and then only for text long enough to be nobody else's, or when a
     /// line of that driver is near.
     /// </summary>
-    private LineMatch MatchUnprefixed(string body, DevicePrefix prefix, IDeviceDirectory? devices)
+    private LineMatch MatchUnprefixed(string body, DevicePrefix prefix, IDeviceDirectory? devices, int lineNo)
     {
         // "eth1: msg" parses as a FreeBSD unit or a Linux driver without bus; neither is a driver we know.
         string? ifname = null;
@@ -285,17 +286,17 @@ internal sealed partial class SignatureMatcher
         if (named is not null && ifname is not null)
         {
             string? known = devices?.DriverOf(ifname);
-            LineMatch m = MatchAnyDriver(named, ifname, known, devices);
+            LineMatch m = MatchAnyDriver(named, ifname, known, devices, lineNo);
             if (m.Kind != MatchKind.None)
             {
                 return m;
             }
         }
 
-        return MatchAnyDriver(body, null, null, devices);
+        return MatchAnyDriver(body, null, null, devices, lineNo);
     }
 
-    private LineMatch MatchAnyDriver(string message, string? ifname, string? knownDriver, IDeviceDirectory? devices)
+    private LineMatch MatchAnyDriver(string message, string? ifname, string? knownDriver, IDeviceDirectory? devices, int lineNo)
     {
         LineMatch? found = null;
         int drivers = 0;
@@ -320,7 +321,7 @@ internal sealed partial class SignatureMatcher
         }
 
         bool distinctive = found.Signature!.LiteralLength >= DistinctiveLiteral;
-        if (drivers == 1 && (knownDriver is not null || distinctive || devices?.HasNeighbour(found.Prefix.Driver!) == true))
+        if (drivers == 1 && (knownDriver is not null || distinctive || devices?.HasNeighbour(found.Prefix.Driver!, lineNo) == true))
         {
             return found;
         }

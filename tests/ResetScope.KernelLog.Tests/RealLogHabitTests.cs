@@ -62,6 +62,18 @@ public class RealLogHabitTests
     }
 
     [Fact]
+    public void A_bare_message_between_two_devices_of_its_driver_is_not_given_to_either()
+    {
+        FileScanResult r = Scan.Lines(
+            "[ 812.100000] ena 0000:00:06.0 eth1: Found a Tx that wasn't completed on time, qid 1, index 400.",
+            "[ 812.100100] ena 0000:00:07.0 eth2: Found a Tx that wasn't completed on time, qid 2, index 77.",
+            "The number of lost tx completions is above the threshold (140 > 128). Reset the device");
+
+        r.Resets.Should().BeEmpty();
+        r.Unusable.Should().ContainSingle().Which.Reason.Should().Be(UnusableReason.NoDevice);
+    }
+
+    [Fact]
     public void An_interface_named_earlier_decides_which_driver_a_shared_message_belongs_to()
     {
         FileScanResult r = Scan.Lines(
