@@ -36,6 +36,9 @@ public sealed record FileScanResult
     /// <summary>A one-line problem with this input (unreadable, truncated); null when it was read to the end.</summary>
     public string? Error { get; init; }
 
+    /// <summary>A one-line remark that is not an error (trailing garbage after the last gzip member, ignored as gzip does); null for none.</summary>
+    public string? Note { get; init; }
+
     /// <summary>True when nothing at all could be read.</summary>
     public bool Unreadable { get; init; }
 }
@@ -106,6 +109,12 @@ public sealed class LogScanner
         _notAfter = notAfter;
     }
 
+    /// <summary>
+    /// Read .gz through <see cref="GzipMemberStream"/> (every member, truncation and corruption known exactly); false, or a
+    /// runtime without the native zlib, uses GZipStream and a trailer heuristic instead.
+    /// </summary>
+    internal bool ExactGzip { get; init; } = true;
+
     /// <summary>"ena" only as a word followed by space, colon or a unit digit: not "renamed", "enabled", "Athena".</summary>
     private static bool AcceptEna(ReadOnlySpan<byte> hay, int pos)
     {
@@ -157,6 +166,8 @@ public sealed class LogScanner
     {
         var state = new ScanState(displayName, host);
         byte[] buf = ArrayPool<byte>.Shared.Rent(BlockSize);
+        GzipMemberStream? exact = null;
+        GZipStream? approximate = null;
         try
         {
             int len = ReadFull(input, buf, 0, 2, out bool eof0);
@@ -164,7 +175,9 @@ public sealed class LogScanner
             bool gz = len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B;
             if (gz)
             {
-                source = new GZipStream(new PrefixedStream(buf.AsSpan(0, len).ToArray(), input), CompressionMode.Decompress);
+                exact = ExactGzip ? GzipMemberStream.TryOpen(buf.AsSpan(0, len), input) : null;
+                approximate = exact is null ? new GZipStream(new PrefixedStream(buf.AsSpan(0, len).ToArray(), input), CompressionMode.Decompress) : null;
+                source = (Stream?)exact ?? approximate!;
                 len = 0;
                 eof0 = false;
             }
@@ -191,18 +204,29 @@ public sealed class LogScanner
                 state.Unreadable = true;
             }
 
-            if (gz && state.Error is null && !((PrefixedStream)((GZipStream)source).BaseStream).TrailerMatches(state.Bytes))
+            if (exact is not null && state.Error is null)
             {
-                state.Error = $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file (a concatenated multi-member .gz also trips this check)";
+                state.Error = exact.Problem switch
+                {
+                    GzipProblem.Truncated => $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file",
+                    GzipProblem.Corrupt => $"{displayName}: corrupt gzip data after {state.Bytes} decompressed bytes ({exact.ProblemDetail}); results cover the readable part — re-copy the file",
+                    _ => null,
+                };
+                if (exact.TrailingGarbage)
+                {
+                    state.Note = $"{displayName}: decompression OK, trailing garbage ignored after gzip member {exact.Members} (as gzip does)";
+                }
             }
 
-            if (gz && source is GZipStream g)
+            if (approximate is not null && state.Error is null && !((PrefixedStream)approximate.BaseStream).TrailerMatches(state.Bytes))
             {
-                g.Dispose();
+                state.Error = $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file (approximate check without the native zlib: a multi-member .gz trips it too)";
             }
         }
         finally
         {
+            exact?.Dispose();
+            approximate?.Dispose();
             ArrayPool<byte>.Shared.Return(buf);
         }
 
@@ -491,6 +515,7 @@ public sealed class LogScanner
         public long Joined { get; set; }
         public bool Unreadable { get; set; }
         public string? Error { get; set; }
+        public string? Note { get; set; }
 
         public FileScanResult ToResult(LogFormat requested)
         {
@@ -513,12 +538,16 @@ public sealed class LogScanner
                 Unusable = Assembler.Unusable,
                 UnusableByReason = Assembler.UnusableByReason,
                 Error = Error,
+                Note = Note,
                 Unreadable = Unreadable,
             };
         }
     }
 
-    /// <summary>Replays already-read magic bytes, then the rest of the underlying stream; notes a gzip stream that ends early.</summary>
+    /// <summary>
+    /// The fallback when the native zlib cannot be loaded: replays already-read magic bytes, then the rest of the
+    /// underlying stream, and notes a gzip stream that ends early.
+    /// </summary>
     private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
     {
         private readonly byte[] _last8 = new byte[8];

@@ -207,6 +207,15 @@ public static class ScanRunner
                     Report(errors, stderr, "resetscope scan: " + err);
                 }
 
+                if (r.Note is { } note)
+                {
+                    // Not an input error: gzip itself warns and keeps the data.
+                    lock (errors)
+                    {
+                        stderr.WriteLine("resetscope scan: note: " + note);
+                    }
+                }
+
                 options.Progress?.Report(new ScanProgress(done, inputs.Count, bytesDone, total));
             }
         }
