@@ -33,6 +33,18 @@ public sealed record FileScanResult
     /// <summary>All unusable lines counted by reason.</summary>
     public IReadOnlyDictionary<string, long> UnusableByReason { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>
+    /// Candidate lines (those the prefilter passed to the parser) whose timestamp had no year (RFC 3164 syslog,
+    /// journalctl short) and so took <see cref="Year"/> from <see cref="YearSource"/>.
+    /// </summary>
+    public long YearlessLines { get; init; }
+
+    /// <summary>The year given to year-less timestamps; one less for a line dated more than a day after the write time.</summary>
+    public int Year { get; init; }
+
+    /// <summary>Where <see cref="Year"/> came from.</summary>
+    public YearSource YearSource { get; init; }
+
     /// <summary>A one-line problem with this input (unreadable, truncated); null when it was read to the end.</summary>
     public string? Error { get; init; }
 
@@ -96,6 +108,7 @@ public sealed class LogScanner
     private readonly LogFormat _format;
     private readonly int _referenceYear;
     private readonly DateTimeOffset? _notAfter;
+    private readonly YearSource _yearSource;
 
     /// <param name="format">Input shape, or Auto to detect per input.</param>
     /// <param name="referenceYear">Year for syslog timestamps without one (default: this year).</param>
@@ -107,6 +120,14 @@ public sealed class LogScanner
         _format = format;
         _referenceYear = referenceYear ?? notAfter?.Year ?? DateTime.UtcNow.Year;
         _notAfter = notAfter;
+        _yearSource = referenceYear is not null ? YearSource.Option : notAfter is not null ? YearSource.FileMtime : YearSource.CurrentDate;
+    }
+
+    /// <summary>Where the reference year came from, as the result tells it (default: read off the constructor's arguments).</summary>
+    public YearSource YearSource
+    {
+        get => _yearSource;
+        init => _yearSource = value;
     }
 
     /// <summary>
@@ -230,7 +251,7 @@ public sealed class LogScanner
             ArrayPool<byte>.Shared.Return(buf);
         }
 
-        return state.ToResult(_format);
+        return state.ToResult(_format) with { Year = _referenceYear, YearSource = _yearSource };
     }
 
     private static int ReadFull(Stream s, byte[] buf, int offset, int count, out bool eof)
@@ -431,6 +452,11 @@ public sealed class LogScanner
         }
 
         ShapedLine shaped = LineShape.Parse(LineShape.Decode(line), format, _referenceYear, _notAfter);
+        if (shaped.YearInferred)
+        {
+            state.YearlessLines++;
+        }
+
         string body = FirstLine(shaped.Body);
         bool elided = body.EndsWith("...", StringComparison.Ordinal) || body.EndsWith('…') || body.EndsWith("[...]", StringComparison.Ordinal);
         LineMatch match = _matcher.Match(body, allowPartial: elided);
@@ -513,6 +539,7 @@ public sealed class LogScanner
         public long LongLines { get; set; }
         public long InvalidUtf8 { get; set; }
         public long Joined { get; set; }
+        public long YearlessLines { get; set; }
         public bool Unreadable { get; set; }
         public string? Error { get; set; }
         public string? Note { get; set; }
@@ -537,6 +564,7 @@ public sealed class LogScanner
                 UnusableLines = Assembler.UnusableCount,
                 Unusable = Assembler.Unusable,
                 UnusableByReason = Assembler.UnusableByReason,
+                YearlessLines = YearlessLines,
                 Error = Error,
                 Note = Note,
                 Unreadable = Unreadable,
