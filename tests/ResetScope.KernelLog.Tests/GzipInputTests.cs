@@ -48,6 +48,28 @@ public class GzipInputTests
         GzipMemberStream.IsAvailable.Should().BeTrue("libSystem.IO.Compression.Native ships with the shared framework the tests run on");
     }
 
+    [Fact]
+    public void Inflating_allocates_nothing_per_block()
+    {
+        string member = Member(0, lines: 20_000);
+        byte[] gz = [.. Scan.Gzip(member), .. Scan.Gzip(member), .. Scan.Gzip(member)];
+        using GzipMemberStream z = GzipMemberStream.TryOpen([], new MemoryStream(gz))!;
+        byte[] block = new byte[LogScanner.BlockSize];
+        long total = z.Read(block);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int n;
+        while ((n = z.Read(block)) > 0)
+        {
+            total += n;
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        total.Should().Be(3L * Len(member));
+        z.Members.Should().Be(3);
+        allocated.Should().Be(0, "buffers are reused and pinned with fixed; member resets allocate nothing managed");
+    }
+
     [ExternalToolFact("gzip", "gzip")]
     public void Two_members_made_by_gzip_are_read_whole_and_the_reset_in_each_is_found()
     {
