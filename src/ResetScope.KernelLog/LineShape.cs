@@ -5,8 +5,11 @@ using System.Text.RegularExpressions;
 
 namespace ResetScope.KernelLog;
 
-/// <summary>A candidate line with the collector's decoration removed: timestamp as written, resolved times, host, message.</summary>
-internal readonly record struct ShapedLine(string Body, string? Ts, DateTimeOffset? Time, long? UptimeUs, string? Host, bool HasRecordPrefix);
+/// <summary>
+/// A candidate line with the collector's decoration removed: timestamp as written, resolved times, host, message.
+/// <paramref name="YearInferred"/>: the timestamp had no year (RFC 3164, journalctl short), so <paramref name="Time"/>'s year is the reference year (or the one before).
+/// </summary>
+internal readonly record struct ShapedLine(string Body, string? Ts, DateTimeOffset? Time, long? UptimeUs, string? Host, bool HasRecordPrefix, bool YearInferred = false);
 
 /// <summary>
 /// Removes every collector shape's prefix from a (decoded) candidate line. Only lines that passed the byte
@@ -80,7 +83,7 @@ internal static partial class LineShape
                     ShapedLine inner = Parse(json.Body, LogFormat.Auto, referenceYear, notAfter);
                     if (inner.HasRecordPrefix && !json.Body.StartsWith('{'))
                     {
-                        return new ShapedLine(inner.Body, json.Ts ?? inner.Ts, json.Time ?? inner.Time, json.UptimeUs ?? inner.UptimeUs, json.Host ?? inner.Host, true);
+                        return new ShapedLine(inner.Body, json.Ts ?? inner.Ts, json.Time ?? inner.Time, json.UptimeUs ?? inner.UptimeUs, json.Host ?? inner.Host, true, json.Time is null && inner.YearInferred);
                     }
                 }
 
@@ -146,7 +149,7 @@ internal static partial class LineShape
             string rest = s[m.Length..];
             (string? host, string body) = HostAndBody(rest);
             (long? up, string kbody) = KernelUptime(body);
-            return new ShapedLine(kbody, s[..m.Length].TrimEnd(), time, up, host, true);
+            return new ShapedLine(kbody, s[..m.Length].TrimEnd(), time, up, host, true, YearInferred: time is not null);
         }
 
         // Serial console captures: a kernel record may start after other programs' output on the same line.

@@ -33,8 +33,23 @@ public sealed record FileScanResult
     /// <summary>All unusable lines counted by reason.</summary>
     public IReadOnlyDictionary<string, long> UnusableByReason { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>
+    /// Candidate lines (those the prefilter passed to the parser) whose timestamp had no year (RFC 3164 syslog,
+    /// journalctl short) and so took <see cref="Year"/> from <see cref="YearSource"/>.
+    /// </summary>
+    public long YearlessLines { get; init; }
+
+    /// <summary>The year given to year-less timestamps; one less for a line dated more than a day after the write time.</summary>
+    public int Year { get; init; }
+
+    /// <summary>Where <see cref="Year"/> came from.</summary>
+    public YearSource YearSource { get; init; }
+
     /// <summary>A one-line problem with this input (unreadable, truncated); null when it was read to the end.</summary>
     public string? Error { get; init; }
+
+    /// <summary>A one-line remark that is not an error (trailing garbage after the last gzip member, ignored as gzip does); null for none.</summary>
+    public string? Note { get; init; }
 
     /// <summary>True when nothing at all could be read.</summary>
     public bool Unreadable { get; init; }
@@ -95,6 +110,7 @@ public sealed class LogScanner
     private readonly LogFormat _format;
     private readonly int _referenceYear;
     private readonly DateTimeOffset? _notAfter;
+    private readonly YearSource _yearSource;
 
     /// <param name="format">Input shape, or Auto to detect per input.</param>
     /// <param name="referenceYear">Year for syslog timestamps without one (default: this year).</param>
@@ -106,7 +122,21 @@ public sealed class LogScanner
         _format = format;
         _referenceYear = referenceYear ?? notAfter?.Year ?? DateTime.UtcNow.Year;
         _notAfter = notAfter;
+        _yearSource = referenceYear is not null ? YearSource.Option : notAfter is not null ? YearSource.FileMtime : YearSource.CurrentDate;
     }
+
+    /// <summary>Where the reference year came from, as the result tells it (default: read off the constructor's arguments).</summary>
+    public YearSource YearSource
+    {
+        get => _yearSource;
+        init => _yearSource = value;
+    }
+
+    /// <summary>
+    /// Read .gz through <see cref="GzipMemberStream"/> (every member, truncation and corruption known exactly); false, or a
+    /// runtime without the native zlib, uses GZipStream and a trailer heuristic instead.
+    /// </summary>
+    internal bool ExactGzip { get; init; } = true;
 
     /// <summary>"ena" only as a word followed by space, colon or a unit digit: not "renamed", "enabled", "Athena".</summary>
     private static bool AcceptEna(ReadOnlySpan<byte> hay, int pos)
@@ -159,6 +189,8 @@ public sealed class LogScanner
     {
         var state = new ScanState(displayName, host);
         byte[] buf = ArrayPool<byte>.Shared.Rent(BlockSize);
+        GzipMemberStream? exact = null;
+        GZipStream? approximate = null;
         try
         {
             int len = ReadFull(input, buf, 0, 2, out bool eof0);
@@ -166,7 +198,9 @@ public sealed class LogScanner
             bool gz = len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B;
             if (gz)
             {
-                source = new GZipStream(new PrefixedStream(buf.AsSpan(0, len).ToArray(), input), CompressionMode.Decompress);
+                exact = ExactGzip ? GzipMemberStream.TryOpen(buf.AsSpan(0, len), input) : null;
+                approximate = exact is null ? new GZipStream(new PrefixedStream(buf.AsSpan(0, len).ToArray(), input), CompressionMode.Decompress) : null;
+                source = (Stream?)exact ?? approximate!;
                 len = 0;
                 eof0 = false;
             }
@@ -193,22 +227,33 @@ public sealed class LogScanner
                 state.Unreadable = true;
             }
 
-            if (gz && state.Error is null && !((PrefixedStream)((GZipStream)source).BaseStream).TrailerMatches(state.Bytes))
+            if (exact is not null && state.Error is null)
             {
-                state.Error = $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file (a concatenated multi-member .gz also trips this check)";
+                state.Error = exact.Problem switch
+                {
+                    GzipProblem.Truncated => $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file",
+                    GzipProblem.Corrupt => $"{displayName}: corrupt gzip data after {state.Bytes} decompressed bytes ({exact.ProblemDetail}); results cover the readable part — re-copy the file",
+                    _ => null,
+                };
+                if (exact.TrailingGarbage)
+                {
+                    state.Note = $"{displayName}: decompression OK, trailing garbage ignored after gzip member {exact.Members} (as gzip does)";
+                }
             }
 
-            if (gz && source is GZipStream g)
+            if (approximate is not null && state.Error is null && !((PrefixedStream)approximate.BaseStream).TrailerMatches(state.Bytes))
             {
-                g.Dispose();
+                state.Error = $"{displayName}: gzip data ends before its trailer (truncated file) after {state.Bytes} decompressed bytes; results cover the readable part — re-copy the file (approximate check without the native zlib: a multi-member .gz trips it too)";
             }
         }
         finally
         {
+            exact?.Dispose();
+            approximate?.Dispose();
             ArrayPool<byte>.Shared.Return(buf);
         }
 
-        return state.ToResult(_format);
+        return state.ToResult(_format) with { Year = _referenceYear, YearSource = _yearSource };
     }
 
     private static int ReadFull(Stream s, byte[] buf, int offset, int count, out bool eof)
@@ -409,6 +454,11 @@ public sealed class LogScanner
         }
 
         ShapedLine shaped = LineShape.Parse(LineShape.Decode(line), format, _referenceYear, _notAfter);
+        if (shaped.YearInferred)
+        {
+            state.YearlessLines++;
+        }
+
         string body = FirstLine(shaped.Body);
         EventAssembler assembler = state.Assembler;
         LineMatch match = _matcher.Match(body, allowPartial: IsElided(body), assembler, lineNo);
@@ -612,8 +662,10 @@ public sealed class LogScanner
         public long LongLines { get; set; }
         public long InvalidUtf8 { get; set; }
         public long Joined { get; set; }
+        public long YearlessLines { get; set; }
         public bool Unreadable { get; set; }
         public string? Error { get; set; }
+        public string? Note { get; set; }
 
         public FileScanResult ToResult(LogFormat requested)
         {
@@ -635,13 +687,18 @@ public sealed class LogScanner
                 UnusableLines = Assembler.UnusableCount,
                 Unusable = Assembler.Unusable,
                 UnusableByReason = Assembler.UnusableByReason,
+                YearlessLines = YearlessLines,
                 Error = Error,
+                Note = Note,
                 Unreadable = Unreadable,
             };
         }
     }
 
-    /// <summary>Replays already-read magic bytes, then the rest of the underlying stream; notes a gzip stream that ends early.</summary>
+    /// <summary>
+    /// The fallback when the native zlib cannot be loaded: replays already-read magic bytes, then the rest of the
+    /// underlying stream, and notes a gzip stream that ends early.
+    /// </summary>
     private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
     {
         private readonly byte[] _last8 = new byte[8];

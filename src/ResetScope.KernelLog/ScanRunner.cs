@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using ResetScope.Core;
 
 namespace ResetScope.KernelLog;
@@ -25,7 +26,10 @@ public sealed record ScanOptions
     /// <summary>Host manifest CSV path (host, az, instance_type, ami, kernel[, path]); null for none.</summary>
     public string? ManifestPath { get; init; }
 
-    /// <summary>Year for syslog timestamps that omit it; default: the file's last-write year, a year earlier for lines dated after it (stdin: this year).</summary>
+    /// <summary>
+    /// Year for syslog timestamps that omit it; default: the file's last-write year, a year earlier for lines dated
+    /// more than a day after it (stdin: the same from the regular file behind it, else from today's date).
+    /// </summary>
     public int? ReferenceYear { get; init; }
 
     /// <summary>Files scanned at once; default all cores.</summary>
@@ -182,7 +186,12 @@ public static class ScanRunner
             {
                 if (isStdin)
                 {
-                    var scanner = new LogScanner(options.Format, options.ReferenceYear ?? DateTime.UtcNow.Year);
+                    // A pipe is being written now: today's date plays the file's last-write time.
+                    DateTimeOffset? fileWritten = options.ReferenceYear is null ? StdinFileWriteTime(stdin) : null;
+                    var scanner = new LogScanner(options.Format, options.ReferenceYear, notAfter: options.ReferenceYear is null ? fileWritten ?? DateTimeOffset.UtcNow : null)
+                    {
+                        YearSource = options.ReferenceYear is not null ? YearSource.Option : fileWritten is not null ? YearSource.StdinFileMtime : YearSource.CurrentDate,
+                    };
                     r = scanner.ScanStream(stdin ?? Console.OpenStandardInput(), display, host);
                 }
                 else
@@ -205,6 +214,15 @@ public static class ScanRunner
                 if (r.Error is { } err)
                 {
                     Report(errors, stderr, "resetscope scan: " + err);
+                }
+
+                if (r.Note is { } note)
+                {
+                    // Not an input error: gzip itself warns and keeps the data.
+                    lock (errors)
+                    {
+                        stderr.WriteLine("resetscope scan: note: " + note);
+                    }
                 }
 
                 options.Progress?.Report(new ScanProgress(done, inputs.Count, bytesDone, total));
@@ -240,6 +258,42 @@ public static class ScanRunner
             return new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The last-write time of the regular file behind stdin (<c>scan - &lt; kern.log</c>), or null for a pipe, a
+    /// terminal, a socket, an empty file or a stream with no file. No stream given means the process's own fd 0.
+    /// </summary>
+    private static DateTimeOffset? StdinFileWriteTime(Stream? stdin)
+    {
+        SafeFileHandle handle;
+        if (stdin is FileStream fs)
+        {
+            handle = fs.SafeFileHandle;
+        }
+        else if (stdin is null)
+        {
+            handle = new SafeFileHandle(0, ownsHandle: false);
+        }
+        else
+        {
+            return null;
+        }
+
+        try
+        {
+            // RandomAccess refuses what cannot seek (pipes, terminals, sockets); /dev/null and empty files have no length.
+            if (RandomAccess.GetLength(handle) <= 0)
+            {
+                return null;
+            }
+
+            return new DateTimeOffset(File.GetLastWriteTimeUtc(handle), TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             return null;
         }
@@ -341,6 +395,18 @@ public static class ScanRunner
             w.WriteNumber("line", u.Line);
             w.WriteString("reason", u.Reason);
             w.WriteString("text", u.Text);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("yearless");
+        foreach (FileScanResult f in report.Files.Where(f => f.YearlessLines > 0))
+        {
+            w.WriteStartObject();
+            w.WriteString("file", f.File);
+            w.WriteNumber("lines", f.YearlessLines);
+            w.WriteNumber("year", f.Year);
+            w.WriteString("from", f.YearSource.ToJsonName());
             w.WriteEndObject();
         }
 
@@ -547,7 +613,21 @@ public static class ScanRunner
         string why = unusable == 0 ? string.Empty : " (" + string.Join(", ", report.Files.SelectMany(f => f.UnusableByReason).GroupBy(kv => kv.Key)
             .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Sum(kv => kv.Value)}")) + ")";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {report.Resets.Count()} reset(s), {report.Precursors.Count()} precursor line(s), {report.Starvations.Count()} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {unusable} line(s) that looked like part of an event but could not be used{why}, {report.Errors.Count} input error(s).");
+            $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {report.Resets.Count()} reset(s), {report.Precursors.Count()} precursor line(s), {report.Starvations.Count()} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {unusable} line(s) that looked like part of an event but could not be used{why}, {report.Errors.Count} input error(s){YearlessClause(report)}.");
+    }
+
+    /// <summary>"; 12 line(s) without a year given 2026 (file mtime), 3 given 2025 (--year)", or nothing when every timestamp had its year.</summary>
+    private static string YearlessClause(ScanReport report)
+    {
+        List<(int Year, YearSource From, long Lines)> given = [.. report.Files.Where(f => f.YearlessLines > 0)
+            .GroupBy(f => (f.Year, f.YearSource)).Select(g => (g.Key.Year, g.Key.YearSource, g.Sum(f => f.YearlessLines)))];
+        if (given.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"; {given[0].Lines} line(s) without a year given {given[0].Year} ({given[0].From.ToJsonName()})")
+            + string.Concat(given.Skip(1).Select(g => string.Create(CultureInfo.InvariantCulture, $", {g.Lines} given {g.Year} ({g.From.ToJsonName()})")));
     }
 
     public static void WriteHuman(ScanReport report, TextWriter o)

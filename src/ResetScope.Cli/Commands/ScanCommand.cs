@@ -19,7 +19,7 @@ public static class ScanCommand
         var format = new Option<string?>("--format") { Description = "input shape instead of auto-detection (e.g. dmesg, dmesg-T, dmesg-H, syslog, journal-json, journal-export, kmsg)" };
         var groupBy = new Option<string?>("--group-by") { Description = "cadence groups: host, dev, driver, reason, file, az, instance_type, ami, kernel (comma-separated)" };
         var manifest = new Option<string?>("--manifest") { Description = "host manifest CSV: host, az, instance_type, ami, kernel[, path]" };
-        var year = new Option<int?>("--year") { Description = "year for syslog timestamps that omit it" };
+        var year = new Option<int?>("--year") { Description = "year for syslog timestamps that omit it (default: each file's last-write year; stdin: its file's, else this year)" };
         var jobs = new Option<int?>("--jobs") { Description = "files scanned at once (default: all cores)" };
         var noPrecursors = new Option<bool>("--no-precursors") { Description = "leave precursor lines out of the output" };
         var command = new Command("scan", "Find and decode every network-driver reset in kernel logs of any shape; one event per reset, with cadence per host and device.")
@@ -62,10 +62,11 @@ public static class ScanCommand
             };
 
             string[] inputs = parse.GetValue(paths)!;
-            Stream? stdin = inputs.Contains("-") ? Console.OpenStandardInput() : null;
+
+            // No stdin stream is passed: the scan opens fd 0 itself, and so can ask it for the file behind it (its mtime gives the year).
             ScanReport? report = console is SystemConsole && !Console.IsErrorRedirected && TotalBytes(inputs) >= ProgressThresholdBytes
-                ? ScanWithProgress(inputs, options, console, stdin)
-                : ScanRunner.Scan(inputs, options, console.Error, stdin);
+                ? ScanWithProgress(inputs, options, console)
+                : ScanRunner.Scan(inputs, options, console.Error);
             if (report is null)
             {
                 return ExitCodes.BadInput;
@@ -124,7 +125,7 @@ public static class ScanCommand
         ansi.WriteLine(ScanRunner.HumanFooter(report));
     }
 
-    private static ScanReport? ScanWithProgress(string[] inputs, ScanOptions options, IConsole console, Stream? stdin)
+    private static ScanReport? ScanWithProgress(string[] inputs, ScanOptions options, IConsole console)
     {
         IAnsiConsole err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         ScanReport? report = null;
@@ -135,7 +136,7 @@ public static class ScanCommand
             {
                 ProgressTask task = ctx.AddTask("scanning", maxValue: Math.Max(1, TotalBytes(inputs)));
                 var progress = new Progress<ScanProgress>(p => task.Value = p.BytesDone);
-                report = ScanRunner.Scan(inputs, options with { Progress = progress }, console.Error, stdin);
+                report = ScanRunner.Scan(inputs, options with { Progress = progress }, console.Error);
                 task.Value = task.MaxValue;
             });
         return report;

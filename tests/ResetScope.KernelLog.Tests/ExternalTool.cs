@@ -1,0 +1,86 @@
+using System.Diagnostics;
+
+namespace ResetScope.KernelLog.Tests;
+
+/// <summary>A fact that needs a program (gzip, pigz, bgzip); skipped, with the reason, when it is not on PATH.</summary>
+public sealed class ExternalToolFactAttribute : FactAttribute
+{
+    public ExternalToolFactAttribute(string tool, string package)
+    {
+        if (ExternalTool.Find(tool) is null)
+        {
+            Skip = $"{tool} not installed (run-tests installs the {package} package)";
+        }
+    }
+}
+
+/// <summary>The theory form of <see cref="ExternalToolFactAttribute"/>.</summary>
+public sealed class ExternalToolTheoryAttribute : TheoryAttribute
+{
+    public ExternalToolTheoryAttribute(string tool, string package)
+    {
+        if (ExternalTool.Find(tool) is null)
+        {
+            Skip = $"{tool} not installed (run-tests installs the {package} package)";
+        }
+    }
+}
+
+internal static class ExternalTool
+{
+    public static string? Find(string name)
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string path = Path.Combine(dir, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs <paramref name="tool"/> with <paramref name="input"/> on stdin; returns its exit code and stdout.</summary>
+    public static (int Code, byte[] Stdout) Run(string tool, byte[] input, params string[] args)
+    {
+        var start = new ProcessStartInfo(Find(tool) ?? throw new InvalidOperationException($"{tool} not installed"))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(start)!;
+        Task write = Task.Run(() =>
+        {
+            p.StandardInput.BaseStream.Write(input);
+            p.StandardInput.Close();
+        });
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        using var output = new MemoryStream();
+        p.StandardOutput.BaseStream.CopyTo(output);
+        write.Wait();
+        err.Wait();
+        p.WaitForExit();
+        return (p.ExitCode, output.ToArray());
+    }
+
+    /// <summary><paramref name="data"/> compressed by the real tool (<c>tool -c ARGS &lt; data</c>).</summary>
+    public static byte[] Compress(string tool, byte[] data, params string[] args)
+    {
+        (int code, byte[] gz) = Run(tool, data, ["-c", .. args]);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"{tool} exited with {code}");
+        }
+
+        return gz;
+    }
+}
