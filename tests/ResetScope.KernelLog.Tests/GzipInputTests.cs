@@ -1,3 +1,4 @@
+using ResetScope.Testing;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;

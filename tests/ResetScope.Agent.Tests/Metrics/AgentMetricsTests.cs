@@ -113,7 +113,7 @@ public sealed class AgentMetricsTests
         text.Split('\n').Should().NotContain(l => l.StartsWith("evil", StringComparison.Ordinal) || l.StartsWith("# TYPE evil", StringComparison.Ordinal));
     }
 
-    [ExternalToolFact("promtool")]
+    [ExternalToolFact("promtool", "prometheus")]
     public void Promtool_accepts_the_exposition_hostile_labels_included()
     {
         AgentMetrics m = Populated(new ManualTimeProvider(s_start));

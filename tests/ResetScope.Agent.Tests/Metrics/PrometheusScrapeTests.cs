@@ -1,3 +1,4 @@
+using ResetScope.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -12,7 +13,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
-    [ExternalToolFact("prometheus")]
+    [ExternalToolFact("prometheus", "prometheus")]
     public async Task Prometheus_scrapes_a_reset_and_hostile_log_text_stays_a_label_value()
     {
         var clock = Stopwatch.StartNew();

@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using Xunit;
 
-namespace ResetScope.KernelLog.Tests;
+namespace ResetScope.Testing;
 
-/// <summary>A fact that needs a program (gzip, pigz, bgzip); skipped, with the reason, when it is not on PATH.</summary>
+/// <summary>A fact that needs a program (gzip, promtool, ...); skipped, with the reason, when it is not on PATH.</summary>
 public sealed class ExternalToolFactAttribute : FactAttribute
 {
     public ExternalToolFactAttribute(string tool, string package)
@@ -26,7 +27,7 @@ public sealed class ExternalToolTheoryAttribute : TheoryAttribute
     }
 }
 
-internal static class ExternalTool
+public static class ExternalTool
 {
     public static string? Find(string name)
     {
