@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text;
+using System.Text.Json;
 using FluentAssertions;
 using ResetScope.KernelLog;
 
@@ -115,6 +116,122 @@ public class HeldOutCorpusTests
         python.Should().Equal(HoldoutScorer.SummaryLines(port), "the port follows check.py rule for rule; check.py said:\n{0}", output);
     }
 
+    [Python3Fact]
+    public void The_csharp_port_scores_every_rule_edge_case_exactly_as_check_py_does()
+    {
+        string[] synthetic = EdgeCaseOutput();
+        string output = RunCheckPy(synthetic);
+        HoldoutScorer.Report port = HoldoutScorer.Score(File.ReadAllText(Corpus.ExpectedJson), synthetic);
+
+        string[] all = output.Split('\n');
+        string[] table = [.. all.TakeWhile(l => l.Length > 0)];
+        string[] python = [.. all.Where(l => l.StartsWith("total:", StringComparison.Ordinal) || l.StartsWith("per field:", StringComparison.Ordinal) || l.StartsWith("warning:", StringComparison.Ordinal) || l.StartsWith("holdout:", StringComparison.Ordinal))];
+        string[] expectedSummary = [.. HoldoutScorer.SummaryLines(port).Take(4), HoldoutScorer.WarningLine(port)!, HoldoutScorer.SummaryLines(port)[4]];
+
+        table.Should().Equal(HoldoutScorer.TableLines(port), "check.py said:\n{0}", output);
+        python.Should().Equal(expectedSummary, "check.py said:\n{0}", output);
+        port.Files.Sum(f => f.Mismatches.Count).Should().Be(all.Count(l => l.StartsWith("  0", StringComparison.Ordinal)), "one mismatch line per field difference");
+    }
+
+    /// <summary>
+    /// Found-event lines that exercise every rule of check.py, made from expected.json itself: exact copies, aliases
+    /// and light normalisation (case, "-"/"_", missing PCI domain, "v" prefix, outcome synonyms, numeric and hex strings,
+    /// yes/no), wrong values, missing and doubled events, repeats on either side, paths and names without ".log",
+    /// starvation kinds in all accepted spellings, files not in expected.json, and lines that are not JSON objects.
+    /// </summary>
+    private static string[] EdgeCaseOutput()
+    {
+        var lines = new List<string> { "not json", "[1, 2]", "   ", "{\"kind\":\"summary\"}", "{\"kind\":\"precursor\",\"file\":\"001-ena-syslog-missing-tx-then-keepalive-1.5.0K.log\"}" };
+        int n = 0;
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Corpus.ExpectedJson));
+        foreach (JsonProperty file in doc.RootElement.EnumerateObject())
+        {
+            foreach (JsonElement e in file.Value.GetProperty("resets").EnumerateArray())
+            {
+                var o = new Dictionary<string, object?> { ["kind"] = (n % 4) switch { 0 => "reset", 1 => "RESET", 2 => "nic_reset", _ => " Nic Reset " } };
+                foreach (JsonProperty p in e.EnumerateObject())
+                {
+                    o[p.Name] = Plain(p.Value);
+                }
+
+                o["file"] = (n % 3) switch { 0 => file.Name, 1 => "/var/log/x/" + file.Name, _ => file.Name[..^4] };
+                switch (n++ % 9)
+                {
+                    case 0:
+                        break;
+                    case 1:
+                        Rename(o, "driver", "drv");
+                        Rename(o, "napi_scheduled", "napi_sched");
+                        Rename(o, "driver_version", "drv_version");
+                        Rename(o, "since_napi_usec", "since_napi");
+                        break;
+                    case 2:
+                        o["driver"] = o["driver"] is string d ? " " + d.ToUpperInvariant().Replace('_', '-') + " " : null;
+                        o["pci"] = o["pci"] is string pci ? pci["0000:".Length..].ToUpperInvariant() : "none";
+                        o["outcome"] = o["outcome"] switch { "unknown" => "Not_In Excerpt", "completed" => "success", "failed" => "ERROR", var x => x };
+                        o["driver_version"] = o["driver_version"] is string v ? "V" + v : "null";
+                        break;
+                    case 3:
+                        o["queue"] = o["queue"] is long q ? (n % 2 == 0 ? $" {q} " : $"0x{q:x}") : "";
+                        o["threshold_usec"] = o["threshold_usec"] is long t ? (double)t : null;
+                        o["napi_scheduled"] = o["napi_scheduled"] is bool b ? (b ? "Yes" : "0") : "None";
+                        o["reason"] = o["reason"] is string r ? r.ToUpperInvariant().Replace('-', '_') : null;
+                        break;
+                    case 4:
+                        o["driver"] = "not-the-driver";
+                        o["since_napi_usec"] = 1.5;
+                        o["napi_scheduled"] = "maybe";
+                        break;
+                    case 5:
+                        continue; // missing
+                    case 6:
+                        o["repeats"] = 2; // one event for two firings: one of them is a false positive
+                        break;
+                    case 7:
+                        lines.Add(JsonSerializer.Serialize(o));
+                        o["dev"] = "other0"; // a second event on another device: a false positive unless dev is null
+                        o["queue"] = "1_000";
+                        break;
+                    default:
+                        o["reason"] = o["reason"] is "netdev-watchdog" ? "netdev_watchdog_timeout" : "keepalive-timeout";
+                        o["dev"] = o["dev"] is string dev ? $" {dev} " : "null";
+                        break;
+                }
+
+                lines.Add(JsonSerializer.Serialize(o));
+            }
+
+            int k = 0;
+            foreach (JsonElement st in file.Value.GetProperty("starvation").EnumerateArray())
+            {
+                string kind = st.GetProperty("kind").GetString()!;
+                string? spelled = (k++ % 5) switch { 0 => kind, 1 => kind.Replace("-", string.Empty), 2 => kind.ToUpperInvariant().Replace('-', '_'), 3 => null, _ => "rcu" };
+                lines.Add(spelled is null
+                    ? JsonSerializer.Serialize(new { kind = "cpu-starvation", file = file.Name, reason = kind })
+                    : (k % 2 == 0 ? JsonSerializer.Serialize(new { kind = spelled, file = file.Name }) : JsonSerializer.Serialize(new { kind = "starvation", file = file.Name, type = spelled })));
+            }
+        }
+
+        lines.Add(JsonSerializer.Serialize(new { kind = "reset", file = "/tmp/unknown-file.log", reason = "other", repeats = 3 }));
+        lines.Add(JsonSerializer.Serialize(new { kind = "soft-lockup", file = "unknown-file.log" }));
+        return [.. lines];
+
+        static object? Plain(JsonElement v) => v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number => v.GetInt64(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        };
+
+        static void Rename(Dictionary<string, object?> o, string from, string to)
+        {
+            o[to] = o[from];
+            o.Remove(from);
+        }
+    }
+
     [Fact]
     public void The_output_directory_copy_is_the_checkout_copy()
     {
@@ -170,6 +287,13 @@ public class HeldOutCorpusTests
         (int code, string stdout, string stderr) = ScanJson([.. Corpus.LogFiles.Select(f => Path.Combine(Corpus.Dir, f))]);
         code.Should().Be(0, stderr);
         jsonLines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return RunCheckPy(jsonLines);
+    }
+
+    /// <summary>The real check.py over these output lines.</summary>
+    private static string RunCheckPy(IEnumerable<string> jsonLines)
+    {
+        string stdout = string.Join("\n", jsonLines) + "\n";
         string tmp = Path.Combine(Path.GetTempPath(), $"resetscope-holdout-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
         try
         {

@@ -286,6 +286,30 @@ internal static class HoldoutScorer
         ];
     }
 
+    /// <summary>check.py's warning line, or null when it prints none.</summary>
+    public static string? WarningLine(Report r) => r.BadLines > 0 || r.UnknownKind > 0
+        ? I($"warning: {r.BadLines} unparsable line(s), {r.UnknownKind} event(s) with kind not reset/starvation (ignored)")
+        : null;
+
+    /// <summary>check.py's table: the header and one row per expected file, then a line per file not in expected.json.</summary>
+    public static IReadOnlyList<string> TableLines(Report r)
+    {
+        int width = r.Files.Count > 0 ? r.Files.Max(f => f.File.Length) : 10;
+        var lines = new List<string> { "file".PadRight(width) + "  resets exp/found/match   FP  field accuracy     starvation exp/found/match" };
+        foreach (FileScore f in r.Files)
+        {
+            string fa = f.FieldsScored > 0 ? I($"{Pct(f.FieldsCorrect, f.FieldsScored),5:F1}%") : "   n/a";
+            lines.Add(I($"{f.File.PadRight(width)}         {f.ExpectedResets.Count,3}/{f.FoundResets.Count,3}/{f.Matched.Count,3}  {f.FalsePositives.Count,3}  {fa} {I($"({f.FieldsCorrect}/{f.FieldsScored})"),-9}  {f.ExpectedStarvation.Count,3}/{f.FoundStarvation.Count,3}/{f.StarvationMatched,3}"));
+        }
+
+        foreach ((string file, int resets, int starvation) in r.Extra)
+        {
+            lines.Add(I($"{file.PadRight(width)}  (not in expected.json) resets found {resets} (all false positives), starvation found {starvation}"));
+        }
+
+        return lines;
+    }
+
     public static string HoldoutLine(int matched, int expected, int falsePositives, int starvMatched, int starvExpected, double fieldPct) =>
         I($"holdout: {matched}/{expected} resets matched, {falsePositives} false positives, {starvMatched}/{starvExpected} starvation matched, field accuracy {fieldPct:F1}%");
 
