@@ -1,0 +1,101 @@
+using System.Diagnostics;
+
+namespace ResetScope.KernelLog.Tests;
+
+/// <summary>Where the vendored held-out corpus sits (test output, checkout) and where the shared original is.</summary>
+internal static class Corpus
+{
+    /// <summary>The copy the tests read: corpus/kernel-logs in the test output directory.</summary>
+    public static string Dir { get; } = Path.Combine(AppContext.BaseDirectory, "corpus", "kernel-logs");
+
+    public static string ExpectedJson => Path.Combine(Dir, "expected.json");
+
+    public static string CheckPy => Path.Combine(Dir, "check.py");
+
+    /// <summary>The corpus log files, by name, in ordinal order.</summary>
+    public static IReadOnlyList<string> LogFiles { get; } =
+        [.. Directory.EnumerateFiles(Dir, "*.log").Select(p => Path.GetFileName(p)!).Order(StringComparer.Ordinal)];
+
+    /// <summary>The checkout: the nearest directory above the test output that holds ResetScope.slnx.</summary>
+    public static string? RepositoryRoot { get; } = FindRoot();
+
+    /// <summary>The vendored copy in the checkout (what git holds).</summary>
+    public static string? SourceDir => RepositoryRoot is { } r ? Path.Combine(r, "tests", "ResetScope.KernelLog.Tests", "corpus", "kernel-logs") : null;
+
+    /// <summary>The shared original: ../shared/corpus/kernel-logs from the repository root.</summary>
+    public static string? SharedDir => RepositoryRoot is { } r ? Path.GetFullPath(Path.Combine(r, "..", "shared", "corpus", "kernel-logs")) : null;
+
+    /// <summary>The files that make up the corpus (everything but this repository's README and attribute files).</summary>
+    public static bool IsCorpusFile(string name) => name is not ("README.md" or ".gitattributes" or ".editorconfig");
+
+    private static string? FindRoot()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "ResetScope.slnx")))
+            {
+                return d.FullName;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>Finds a program on PATH, as the Agent tests' ExternalTool does.</summary>
+internal static class ProgramOnPath
+{
+    public static string? Find(string name)
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string path = Path.Combine(dir, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a program to its end; returns exit code and standard output (standard error appended when not empty).</summary>
+    public static (int Code, string Stdout, string Stderr) Run(string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(psi)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout, err.Result);
+    }
+}
+
+/// <summary>A fact that needs python3 (to run the corpus's own check.py); skipped, with the reason, when it is missing.</summary>
+public sealed class Python3FactAttribute : FactAttribute
+{
+    public Python3FactAttribute()
+    {
+        if (ProgramOnPath.Find("python3") is null)
+        {
+            Skip = "python3 not installed: the corpus's check.py cannot run (the C# port of its rules still runs per file)";
+        }
+    }
+}
+
+/// <summary>A fact that compares with the shared corpus beside the checkout; skipped, with the reason, when that folder is not there.</summary>
+public sealed class SharedCorpusFactAttribute : FactAttribute
+{
+    public SharedCorpusFactAttribute()
+    {
+        if (Corpus.SharedDir is not { } d || !Directory.Exists(d))
+        {
+            Skip = $"no shared corpus at {Corpus.SharedDir ?? "../shared/corpus/kernel-logs (repository root not found)"}: nothing to compare the vendored copy with";
+        }
+    }
+}
