@@ -46,6 +46,7 @@ internal sealed class EventAssembler : IDeviceDirectory
     private readonly Dictionary<string, string> _ifToDriver = [];
     private readonly Dictionary<string, RecentDevices> _recent = [];
     private readonly HashSet<string> _fingerprints = [];
+    private readonly Dictionary<string, string> _lastClosedLine = [];
     private StarvationEvent? _lastRcu;
     private int _lastRcuLine;
 
@@ -118,6 +119,8 @@ internal sealed class EventAssembler : IDeviceDirectory
             return;
         }
 
+        AdoptNameless(key, driver, bus, dev);
+
         Open? open = FindOpen(key, driver, sig.Role);
         if (open is not null && TooFarApart(open, shaped))
         {
@@ -125,9 +128,9 @@ internal sealed class EventAssembler : IDeviceDirectory
             open = null;
         }
 
-        if (open is not null && open.IsDuplicate(shaped))
+        if (open is not null ? open.IsDuplicate(shaped) : _lastClosedLine.TryGetValue(key, out string? closedWith) && closedWith == Open.Print(shaped))
         {
-            return; // the same line pasted twice: same stamp, same text
+            return; // the same line pasted twice (same stamp and text; without stamps, right after itself)
         }
 
         // Evidence with a family that comes before any reset (MMIO read timeouts at probe time) waits for the next one.
@@ -305,6 +308,33 @@ internal sealed class EventAssembler : IDeviceDirectory
         return true;
     }
 
+    /// <summary>A reset whose lines so far named no device (pasted bare) takes the device of the next line of its driver that does.</summary>
+    private void AdoptNameless(string key, string driver, string? bus, string? dev)
+    {
+        if (key.Length > driver.Length + 1 && !_open.ContainsKey(key) && _open.Remove($"{driver}|", out Open? nameless))
+        {
+            nameless.Adopt(key, bus, dev);
+            _open[key] = nameless;
+        }
+    }
+
+    /// <summary>
+    /// A line that names a device of a catalogued driver without being an event line (a counter dump, an info line, a line
+    /// cut short): what it says about the device still ties the other lines to it.
+    /// </summary>
+    public void NoteDevice(string driver, string? bus, string? dev)
+    {
+        if (bus is null || dev is null)
+        {
+            return;
+        }
+
+        _busToIf[bus] = dev;
+        _ifToBus[dev] = bus;
+        _ifToDriver[dev] = driver;
+        AdoptNameless($"{driver}|{dev}", driver, bus, dev);
+    }
+
     /// <summary>The devices of a driver near a line: the open events of it, else the ones its lines just named (0, 1 or 2 = several).</summary>
     private (int Count, string? Dev, string? Bus) NeighbourDevice(string driver, int lineNo)
     {
@@ -363,8 +393,8 @@ internal sealed class EventAssembler : IDeviceDirectory
             return Math.Abs(((t - lastT).Ticks / 10) - ((ms - lastMs) * 1000)) > SameStallSlackUs;
         }
 
-        // No stamps: one stall only grows.
-        return ms <= lastMs;
+        // No stamps: one stall only grows (the driver's line of the same firing prints the same figure).
+        return ms < lastMs;
     }
 
     private Open? FindOpen(string key, string driver, SignatureRole role)
@@ -423,6 +453,7 @@ internal sealed class EventAssembler : IDeviceDirectory
     {
         var o = new Open(key, driver, bus, dev) { FirstTs = shaped.Ts };
         _open[key] = o;
+        _lastClosedLine.Remove(key);
 
         // Precursors that named the device, else ones that named only the driver ("ena: Reg read32 timeout occurred").
         if ((_pending.Remove(key, out Pending? p) || _pending.Remove($"{driver}|", out p)) && !p.IsStale(shaped))
@@ -477,6 +508,8 @@ internal sealed class EventAssembler : IDeviceDirectory
     private void OnStats(LineMatch match)
     {
         StatsDumpLines++;
+        string driver = match.Prefix.Driver ?? string.Empty;
+        NoteDevice(driver, match.Prefix.Bus, match.Prefix.Ifname);
         string? dev = match.Prefix.Ifname;
         string? bus = match.Prefix.Bus;
         if (dev is null && bus is not null)
@@ -484,7 +517,7 @@ internal sealed class EventAssembler : IDeviceDirectory
             _busToIf.TryGetValue(bus, out dev);
         }
 
-        string key = $"{match.Prefix.Driver}|{dev ?? bus ?? string.Empty}";
+        string key = $"{driver}|{dev ?? bus ?? string.Empty}";
         if (!_open.TryGetValue(key, out Open? open))
         {
             return;
@@ -557,6 +590,23 @@ internal sealed class EventAssembler : IDeviceDirectory
     private void Close(Open o)
     {
         _open.Remove(o.Key);
+
+        // What later lines said about the device (a bus-only completion, a counter dump) completes the event's identity.
+        if (o.Dev is null && o.Bus is not null && _busToIf.TryGetValue(o.Bus, out string? ifname))
+        {
+            o.Dev = ifname;
+        }
+
+        if (o.Bus is null && o.Dev is not null && _ifToBus.TryGetValue(o.Dev, out string? busOfIf))
+        {
+            o.Bus = busOfIf;
+        }
+
+        if (o.LastPrint is { } lastPrint && _lastClosedLine.Count < MaxFingerprints)
+        {
+            _lastClosedLine[o.Key] = lastPrint;
+        }
+
         ResetOutcome outcome = ResetOutcome.Unknown;
         if (o.FailureSeen)
         {
@@ -655,10 +705,12 @@ internal sealed class EventAssembler : IDeviceDirectory
             Lines = [.. lines],
         };
 
-        // An excerpt pasted twice gives the same reset twice, stamps and all: keep one.
-        if (IsStamp(e.Ts) && IsStamp(o.FirstTs))
+        // An excerpt pasted twice gives the same reset twice, stamps and all: keep one. Without stamps the counter dump
+        // tells them apart (a second reset moves its counters); with neither, two copies read like a reset loop and stay two.
+        string? counters = o.Stats is null ? null : string.Join(',', o.Stats.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+        if ((IsStamp(e.Ts) && IsStamp(o.FirstTs)) || counters is not null)
         {
-            string print = string.Join('|', o.Key, o.FirstTs, e.Ts, o.TriggerText, e.Reason, e.Outcome, e.Queue, o.Lines.Count);
+            string print = string.Join('|', o.Key, o.FirstTs, e.Ts, o.TriggerText, e.Reason, e.Outcome, e.Queue, o.Lines.Count, counters);
             if (_fingerprints.Contains(print))
             {
                 return;
@@ -731,7 +783,7 @@ internal sealed class EventAssembler : IDeviceDirectory
 
     private sealed class Open(string key, string driver, string? bus, string? dev)
     {
-        public string Key { get; } = key;
+        public string Key { get; private set; } = key;
         public string Driver { get; } = driver;
         public string? Bus { get; set; } = bus;
         public string? Dev { get; set; } = dev;
@@ -779,7 +831,9 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         public void NoteStall(int lineNo, Signature sig, LineFields f, in ShapedLine shaped)
         {
-            if (sig.WatchdogFiring)
+            // Without stamps the same figure again is the same firing pasted twice, not a later one.
+            bool again = f.StalledMs is { } same && same == LastStalledMs && shaped.UptimeUs is null && shaped.Time is null;
+            if (sig.WatchdogFiring && !again)
             {
                 if (Firings++ == 0)
                 {
@@ -801,11 +855,33 @@ internal sealed class EventAssembler : IDeviceDirectory
             }
         }
 
-        /// <summary>True for a line already in the event with the same stamp (a paste repeated); lines without a stamp cannot tell.</summary>
-        public bool IsDuplicate(in ShapedLine shaped) => IsStamp(shaped.Ts) && _seen is not null && _seen.Contains(shaped.Ts + "\n" + shaped.Body);
+        /// <summary>
+        /// True for a line already in the event with the same stamp (a paste repeated), or, without stamps, the same text as
+        /// the event's line just before it (no driver prints a reset line twice in a row).
+        /// </summary>
+        public bool IsDuplicate(in ShapedLine shaped) => IsStamp(shaped.Ts)
+            ? _seen is not null && _seen.Contains(shaped.Ts + "\n" + shaped.Body)
+            : shaped.Body == _lastBody;
+
+        private string? _lastBody;
+
+        /// <summary>The event's last line as <see cref="Print"/> gives it.</summary>
+        public string? LastPrint { get; private set; }
+
+        /// <summary>A line's identity for telling a pasted copy: stamp and text, or the text alone when there is no stamp.</summary>
+        public static string Print(in ShapedLine shaped) => IsStamp(shaped.Ts) ? shaped.Ts + "\n" + shaped.Body : shaped.Body;
+
+        public void Adopt(string key, string? bus, string? dev)
+        {
+            Key = key;
+            Bus ??= bus;
+            Dev ??= dev;
+        }
 
         public void Remember(in ShapedLine shaped)
         {
+            _lastBody = shaped.Body;
+            LastPrint = Print(shaped);
             if (IsStamp(shaped.Ts))
             {
                 (_seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(shaped.Ts + "\n" + shaped.Body);

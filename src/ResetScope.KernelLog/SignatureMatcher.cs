@@ -36,7 +36,8 @@ internal enum MatchKind
 }
 
 /// <param name="DeviceInferred">The line had no device prefix: the driver was told from the message (and the interface name, when present).</param>
-internal sealed record LineMatch(MatchKind Kind, Signature? Signature, DevicePrefix Prefix, LineFields Fields, bool Partial, bool DeviceInferred = false)
+/// <param name="OpenEnded">The format ends in a %s that matched nothing, or a driver info without its version ("Driver info: Elastic" at the end of a line): the rest may be on the next line.</param>
+internal sealed record LineMatch(MatchKind Kind, Signature? Signature, DevicePrefix Prefix, LineFields Fields, bool Partial, bool DeviceInferred = false, bool OpenEnded = false)
 {
     public static readonly LineMatch NoMatch = new(MatchKind.None, null, default, new LineFields(), false);
 }
@@ -113,19 +114,27 @@ internal sealed partial class SignatureMatcher
 
         _anyDriverLinux = [.. any];
         _kernel = [.. kernel];
-        _linuxByDriver = [.. _byDriver.Where(kv => kv.Key.Item1 == PrefixStyle.Linux).Select(kv => (kv.Key.Item2, kv.Value))];
-        _starts = System.Buffers.SearchValues.Create(
-            [.. catalogue.Select(sig => sig.LiteralPrefix).Where(t => t.Trim().Length >= MinFragment).Distinct(StringComparer.Ordinal)], StringComparison.Ordinal);
-        _fragments = System.Buffers.SearchValues.Create(
-            [.. catalogue.SelectMany(sig => PrintfPattern.LiteralPieces(sig.Format)).Select(t => t.Trim(' ', ':', ',', '.', '(', ')', '[', ']')).Where(t => t.Length >= MinFragment).Distinct(StringComparer.Ordinal)],
-            StringComparison.Ordinal);
+        var linux = new List<(string, Signature[])>();
+        foreach (KeyValuePair<(PrefixStyle, string), Signature[]> kv in _byDriver)
+        {
+            if (kv.Key.Item1 == PrefixStyle.Linux)
+            {
+                linux.Add((kv.Key.Item2, kv.Value));
+            }
+        }
+
+        _linuxByDriver = [.. linux];
+        _catalogue = catalogue;
     }
 
     /// <summary>Fixed text of this length from a catalogue format is taken as a sign the line meant to be that message.</summary>
     private const int MinFragment = 14;
 
-    private readonly System.Buffers.SearchValues<string> _starts;
-    private readonly System.Buffers.SearchValues<string> _fragments;
+    private readonly IReadOnlyList<Signature> _catalogue;
+
+    // Built on the first line that needs them: most inputs never do, and building them costs start-up time.
+    private System.Buffers.SearchValues<string>? _starts;
+    private System.Buffers.SearchValues<string>? _fragments;
 
     /// <summary>
     /// Why a line that matched nothing still looked like part of an event, or null: it holds the start of a catalogue
@@ -135,6 +144,11 @@ internal sealed partial class SignatureMatcher
     public string? Unusable(string text, bool hasRecordPrefix)
     {
         ReadOnlySpan<char> t = text;
+        _starts ??= System.Buffers.SearchValues.Create(
+            [.. _catalogue.Select(sig => sig.LiteralPrefix).Where(p => p.Trim().Length >= MinFragment).Distinct(StringComparer.Ordinal)], StringComparison.Ordinal);
+        _fragments ??= System.Buffers.SearchValues.Create(
+            [.. _catalogue.SelectMany(sig => PrintfPattern.LiteralPieces(sig.Format)).Select(p => p.Trim(' ', ':', ',', '.', '(', ')', '[', ']')).Where(p => p.Length >= MinFragment).Distinct(StringComparer.Ordinal)],
+            StringComparison.Ordinal);
         if (t.IndexOfAny(_starts) >= 0)
         {
             return UnusableReason.Damaged;
@@ -142,6 +156,9 @@ internal sealed partial class SignatureMatcher
 
         return t.IndexOfAny(_fragments) < 0 ? null : hasRecordPrefix ? UnusableReason.Damaged : UnusableReason.Orphan;
     }
+
+    /// <summary>True when the catalogue has lines of this driver with a Linux device prefix.</summary>
+    public bool Knows(string driver) => _byDriver.ContainsKey((PrefixStyle.Linux, driver));
 
     public static bool IsPciAddress(string? bus) => bus is not null && PciBus().IsMatch(bus);
 
@@ -330,7 +347,8 @@ internal sealed partial class SignatureMatcher
     }
 
     /// <summary>True when the message starts like a catalogue format but does not complete it (a wrapped or cut line).</summary>
-    public bool StartsLikeSignature(string body)
+    /// <param name="minLength">How much of the message must be there (a line marked as elided may say little and still be a cut catalogue line).</param>
+    public bool StartsLikeSignature(string body, int minLength = 12)
     {
         DevicePrefix prefix = ParsePrefix(body);
         foreach (Signature k in _kernel)
@@ -350,7 +368,7 @@ internal sealed partial class SignatureMatcher
         }
 
         string cut = TrimElision(prefix.Message);
-        if (cut.Length < 12)
+        if (cut.Length < minLength)
         {
             return false;
         }
@@ -410,7 +428,10 @@ internal sealed partial class SignatureMatcher
                 continue;
             }
 
-            match = new LineMatch(MatchKind.Signature, s, prefix, ExtractFields(s, [.. m.Groups.Cast<Group>().Skip(1).Select(g => g.Success ? g.Value : null)]), false);
+            LineFields fields = ExtractFields(s, [.. m.Groups.Cast<Group>().Skip(1).Select(g => g.Success ? g.Value : null)]);
+            bool openEnded = s.Format.EndsWith("%s", StringComparison.Ordinal) && m.Groups.Count > 1
+                && (string.IsNullOrWhiteSpace(m.Groups[^1].Value) || (s.Fields[^1] == SignatureField.DriverInfo && fields.DriverVersion is null));
+            match = new LineMatch(MatchKind.Signature, s, prefix, fields, false, OpenEnded: openEnded);
             return true;
         }
 

@@ -56,6 +56,27 @@ public class CatalogueEntryTests
         LogScanner.IsCandidate(System.Text.Encoding.UTF8.GetBytes(message)).Should().BeTrue(message);
     }
 
+    public static TheoryData<string> DistinctiveEntries()
+    {
+        var data = new TheoryData<string>();
+        foreach (Signature s in Catalogue.All.Where(s => s.Prefix is PrefixStyle.Linux or PrefixStyle.FreeBsd && s.Role != SignatureRole.Detail && s.LiteralLength >= 24))
+        {
+            data.Add(s.Id);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DistinctiveEntries))]
+    public void Every_entry_long_enough_to_be_told_without_its_device_prefix_still_has_a_needle_without_it(string id)
+    {
+        Signature s = CatalogueLines.Get(id);
+        string stripped = "eth1: " + s.Render(CatalogueLines.Args(s));
+
+        LogScanner.IsCandidate(System.Text.Encoding.UTF8.GetBytes(stripped)).Should().BeTrue(stripped);
+    }
+
     [Theory]
     [MemberData(nameof(Entries))]
     public void Every_entry_names_one_field_per_conversion(string id)
@@ -143,3 +164,4 @@ public class CatalogueEntryTests
         }
     }
 }
+
