@@ -445,7 +445,7 @@ public sealed class LogScanner
             line = region[ls..le];
         }
 
-        if (format == LogFormat.Kmsg && line.Length > 0 && line[0] == (byte)' ')
+        if (IsKmsgDictionary(line, format))
         {
             return resume; // /dev/kmsg dictionary continuation ( SUBSYSTEM=..., DEVICE=...)
         }
@@ -466,6 +466,17 @@ public sealed class LogScanner
         bool elided = IsElided(body);
         LineMatch match = _matcher.Match(body, allowPartial: elided, assembler, lineNo);
         // A message read without its device prefix may be the tail of a wrapped line whose start names the device: join first.
+        if (match.Kind is MatchKind.None && _matcher.EmbeddedPrefixStart(body) is > 0 and int glued)
+        {
+            // Other output glued in front of the record on a console line: the record starts at its device prefix.
+            LineMatch inner = _matcher.Match(body[glued..], allowPartial: elided, assembler, lineNo);
+            if (inner.Kind == MatchKind.Signature)
+            {
+                match = inner;
+                body = body[glued..];
+            }
+        }
+
         if (match.Kind is MatchKind.None or MatchKind.Unattributed || match.OpenEnded || (match.DeviceInferred && !shaped.HasRecordPrefix))
         {
             // A record wrapped onto the next physical line(s) by a mail client or a terminal, or this line is the
@@ -640,16 +651,20 @@ public sealed class LogScanner
                 }
             }
 
-            if (best is not null)
+            // A complete reading replaces an open-ended one; once complete, only a longer complete reading of the same
+            // message that ends in free text ("... (ENA) v2.17" then ".0g" on the next line) replaces it.
+            bool complete = match.Kind == MatchKind.Signature && !match.OpenEnded;
+            if (best is not null && (!complete || (!best.OpenEnded && best.Signature == match.Signature)))
             {
                 match = best;
                 shaped = first with { Body = bestText! };
                 startLine = lineNo - back;
                 end = pieces[i].End;
-                if (!best.OpenEnded)
-                {
-                    return true;
-                }
+            }
+
+            if (match.Kind == MatchKind.Signature && !match.OpenEnded && !match.Signature!.Format.EndsWith("%s", StringComparison.Ordinal))
+            {
+                return true;
             }
         }
 
@@ -678,7 +693,18 @@ public sealed class LogScanner
         return score;
     }
 
-    private static bool IsKmsgDictionary(ReadOnlySpan<byte> line, LogFormat format) => format == LogFormat.Kmsg && line.Length > 0 && line[0] == (byte)' ';
+    /// <summary>A /dev/kmsg dictionary line (" SUBSYSTEM=net", " DEVICE=+pci:0000:00:05.0"); a space then other text is a wrapped message.</summary>
+    private static bool IsKmsgDictionary(ReadOnlySpan<byte> line, LogFormat format)
+    {
+        if (format != LogFormat.Kmsg || line.Length < 3 || line[0] != (byte)' ')
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> key = line.TrimStart((byte)' ');
+        int eq = key.IndexOf((byte)'=');
+        return eq > 0 && key[..eq].IndexOfAnyExcept("ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"u8) < 0;
+    }
 
     private static string FirstLine(string body)
     {

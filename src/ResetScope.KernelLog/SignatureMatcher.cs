@@ -362,7 +362,7 @@ internal sealed partial class SignatureMatcher
             }
         }
 
-        if (prefix.Driver is null || !_byDriver.TryGetValue((prefix.Style, prefix.Driver), out Signature[]? sigs))
+        if (prefix.Driver is null || prefix.Style == PrefixStyle.Kernel)
         {
             return false;
         }
@@ -373,7 +373,9 @@ internal sealed partial class SignatureMatcher
             return false;
         }
 
-        foreach (Signature s in sigs)
+        // The driver's own formats, and for a Linux prefix the ones any driver prints that way (NETDEV WATCHDOG, 6.8+).
+        Signature[] own = _byDriver.TryGetValue((prefix.Style, prefix.Driver), out Signature[]? sigs) ? sigs : [];
+        foreach (Signature s in prefix.Style == PrefixStyle.Linux ? own.Concat(_anyDriverLinux) : own)
         {
             if (s.TryMatchTruncated(cut, out _))
             {
@@ -382,6 +384,31 @@ internal sealed partial class SignatureMatcher
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Where a catalogued driver's device prefix starts inside a line that other output was glued in front of (a shell
+    /// prompt on a serial console, "root@host:~# ena 0000:00:05.0 eth0: ..."); -1 when there is none after the start.
+    /// </summary>
+    public int EmbeddedPrefixStart(string body)
+    {
+        int first = -1;
+        foreach ((string driver, _) in _linuxByDriver)
+        {
+            for (int at = body.IndexOf(driver, 1, StringComparison.Ordinal); at > 0 && (first < 0 || at < first); at = body.IndexOf(driver, at + 1, StringComparison.Ordinal))
+            {
+                // The driver, a space, then a device prefix: as a word of its own ("ubuntu.ena 0000:...": consoles glue lines
+                // without a space), or even inside one when a PCI address follows ("/etc/initena 0000:20:03.0 eth1: ...").
+                if (at + driver.Length < body.Length && body[at + driver.Length] == ' ' && ParsePrefix(body[at..]).Bus is { } bus
+                    && ((!char.IsAsciiLetterOrDigit(body[at - 1]) && body[at - 1] != '_') || IsPciAddress(bus)))
+                {
+                    first = at;
+                    break;
+                }
+            }
+        }
+
+        return first;
     }
 
     private static bool TryList(Signature[] sigs, string message, DevicePrefix prefix, bool partial, out LineMatch? match)

@@ -16,7 +16,7 @@ namespace ResetScope.KernelLog.Tests;
 /// </summary>
 public class MutationPropertyTests
 {
-    private const int Tests = 300;
+    private const int Tests = 1000;
 
     private static Config Config(ulong seed) => FsCheck.Config.QuickThrowOnFailure
         .WithMaxTest(Tests)

@@ -582,15 +582,21 @@ public static class Mutations
             int[] heads = [.. lines.Select((l, i) => (l, i)).Where(x => x.l.Head).Select(x => x.i)];
             int n = 1 + k.Pick(1, Math.Min(2, heads.Length));
             var notes = new List<string>();
+            var lost = new HashSet<Carry>();
             for (int j = 0; j < n; j++)
             {
                 int at = heads[(k.Pick(2, heads.Length) + (j * 2)) % heads.Length];
                 string g = Glued[k.Pick(3 + j, Glued.Length)];
                 lines[at] = lines[at] with { Text = g + lines[at].Text, Mutated = true };
                 notes.Add($"'{Fmt.Visible(g)}' glued to line {at + 1}");
+                if (!LogScanner.IsCandidate(Encoding.UTF8.GetBytes(lines[at].Text)) && lines[at].Record is int record)
+                {
+                    // Glued into a word ("/etc/initena 0000:..."): no longer a line anyone can tell from a word.
+                    lost.UnionWith(b.Lines[record].Carries);
+                }
             }
 
-            return new(b, c, "interleave (serial console): " + string.Join(", ", notes.Distinct()), lines, new HashSet<Carry>());
+            return new(b, c, "interleave (serial console): " + string.Join(", ", notes.Distinct()), lines, lost);
         }
 
         int inserts = 1 + k.Pick(1, 4);
