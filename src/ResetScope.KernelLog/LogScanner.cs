@@ -120,7 +120,7 @@ public sealed class LogScanner
     /// <param name="notAfter">When the input was last written: year-less timestamps later than this are from the year before.</param>
     public LogScanner(LogFormat format = LogFormat.Auto, int? referenceYear = null, IReadOnlyList<Signature>? catalogue = null, DateTimeOffset? notAfter = null)
     {
-        _matcher = new SignatureMatcher(catalogue ?? Catalogue.All);
+        _matcher = catalogue is null ? SignatureMatcher.Default : new SignatureMatcher(catalogue);
         _format = format;
         _referenceYear = referenceYear ?? notAfter?.Year ?? DateTime.UtcNow.Year;
         _notAfter = notAfter;
@@ -465,8 +465,12 @@ public sealed class LogScanner
         EventAssembler assembler = state.Assembler;
         bool elided = IsElided(body);
         LineMatch match = _matcher.Match(body, allowPartial: elided, assembler, lineNo);
-        // A message read without its device prefix may be the tail of a wrapped line whose start names the device: join first.
-        if (match.Kind is MatchKind.None && _matcher.EmbeddedPrefixStart(body) is > 0 and int glued)
+
+        // Most candidates that match nothing are a catalogued driver's other lines ("ena 0000:00:05.0: ENA device version:
+        // 0.10"): they start their own record, so only the cheap checks apply to them.
+        DevicePrefix own = match.Kind == MatchKind.None ? SignatureMatcher.ParsePrefix(body) : default;
+        bool ownDevice = own is { Style: PrefixStyle.Linux, Driver: { } ownDriver, Bus: not null } && _matcher.Knows(ownDriver);
+        if (match.Kind is MatchKind.None && !ownDevice && _matcher.EmbeddedPrefixStart(body) is > 0 and int glued)
         {
             // Other output glued in front of the record on a console line: the record starts at its device prefix.
             LineMatch inner = _matcher.Match(body[glued..], allowPartial: elided, assembler, lineNo);
@@ -477,6 +481,7 @@ public sealed class LogScanner
             }
         }
 
+        // A message read without its device prefix may be the tail of a wrapped line whose start names the device: join first.
         if (match.Kind is MatchKind.None or MatchKind.Unattributed || match.OpenEnded || (match.DeviceInferred && !shaped.HasRecordPrefix))
         {
             // A record wrapped onto the next physical line(s) by a mail client or a terminal, or this line is the
@@ -509,14 +514,14 @@ public sealed class LogScanner
                 assembler.NoteUnusable(lineNo, UnusableReason.NoDevice, body);
                 match = LineMatch.NoMatch;
             }
-            else if (_matcher.Unusable(body, shaped.HasRecordPrefix) is { } why)
+            else if ((ownDevice ? _matcher.DamagedMessage(own) : _matcher.Unusable(body, shaped.HasRecordPrefix)) is { } why)
             {
                 assembler.NoteUnusable(lineNo, why, body);
             }
 
-            if (match.Kind == MatchKind.None && SignatureMatcher.ParsePrefix(body) is { Style: PrefixStyle.Linux, Driver: { } drv, Bus: { } bus, Ifname: { } dev } && _matcher.Knows(drv))
+            if (match.Kind == MatchKind.None && ownDevice && own.Ifname is { } ownIf)
             {
-                assembler.NoteDevice(drv, bus, dev); // not an event line, but it says which bus the interface is on
+                assembler.NoteDevice(own.Driver!, own.Bus, ownIf); // not an event line, but it says which bus the interface is on
             }
         }
 

@@ -482,7 +482,7 @@ public static class ScanRunner
     private static readonly string[] s_csvHeader =
     [
         "kind", "file", "line", "ts", "time", "host", "driver", "pci", "dev", "queue", "reason", "ena_reason", "threshold_usec", "since_napi_usec",
-        "napi_scheduled", "napi_cpu", "outcome", "driver_version", "lines", "type", "cpu", "comm", "pid", "duration_s", "text",
+        "napi_scheduled", "napi_cpu", "outcome", "driver_version", "repeats", "last_ts", "stalled_ms", "lines", "type", "cpu", "comm", "pid", "duration_s", "text",
     ];
 
     public static void WriteCsv(ScanReport report, TextWriter stdout)
@@ -497,17 +497,17 @@ public static class ScanRunner
                 [
                     "reset", r.File, N(r.Line), r.Ts, r.Time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", CultureInfo.InvariantCulture) : null,
                     r.Host, r.Driver, r.Pci, r.Dev, N(r.Queue), r.Reason.ToJsonName(), r.EnaReason, N(r.ThresholdUsec), N(r.SinceNapiUsec),
-                    r.NapiScheduled is { } s ? (s ? "true" : "false") : null, N(r.NapiCpu), r.Outcome.ToJsonName(), r.DriverVersion, string.Join(' ', r.Lines),
-                    null, null, null, null, null, null,
+                    r.NapiScheduled is { } s ? (s ? "true" : "false") : null, N(r.NapiCpu), r.Outcome.ToJsonName(), r.DriverVersion,
+                    N(r.Repeats), r.LastTs, N(r.StalledMs), string.Join(' ', r.Lines), null, null, null, null, null, null,
                 ],
                 StarvationEvent s =>
                 [
-                    "starvation", s.File, N(s.Line), s.Ts, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                    "starvation", s.File, N(s.Line), s.Ts, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
                     s.Type, N(s.Cpu), s.Comm, N(s.Pid), s.DurationS?.ToString(CultureInfo.InvariantCulture), null,
                 ],
                 PrecursorEvent p =>
                 [
-                    "precursor", p.File, N(p.Line), p.Ts, null, null, p.Driver, null, p.Dev, N(p.Queue), null, null, null, null, null, null, null, null, null,
+                    "precursor", p.File, N(p.Line), p.Ts, null, null, p.Driver, null, p.Dev, N(p.Queue), null, null, null, null, null, null, null, null, null, null, null, null,
                     null, null, null, null, null, p.Text,
                 ],
                 _ => [],

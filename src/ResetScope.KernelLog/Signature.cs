@@ -138,7 +138,18 @@ public sealed record Signature
     /// Matches a message that is a cut-short rendering of this format (elided with "...", cut by a length cap or a
     /// mail wrap): every character present must agree with the format. Values of conversions not (fully) present are null.
     /// </summary>
-    internal bool TryMatchTruncated(string message, out string?[] values) => PrintfPattern.TryMatchPrefix(Format, message, out values);
+    internal bool TryMatchTruncated(string message, out string?[] values)
+    {
+        // Most messages differ from the format in its first characters: say so before looking the conversions up.
+        string lit = LiteralPrefix;
+        if (string.CompareOrdinal(lit, 0, message, 0, Math.Min(lit.Length, message.Length)) != 0)
+        {
+            values = [];
+            return false;
+        }
+
+        return PrintfPattern.TryMatchPrefix(Format, message, out values);
+    }
 
     /// <summary>The literal text before the first conversion: a cheap pre-check before the regex.</summary>
     internal string LiteralPrefix => _literalPrefix ??= PrintfPattern.LiteralPrefix(Format);

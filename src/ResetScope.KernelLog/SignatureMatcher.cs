@@ -81,6 +81,11 @@ internal sealed partial class SignatureMatcher
     [GeneratedRegex(@"\bv(\d+\.\d+(?:\.\d+)?[A-Za-z]*)\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex DriverInfoVersion();
 
+    /// <summary>The matcher of <see cref="Catalogue.All"/>, built once per process: it is immutable but for caches built on first use.</summary>
+    public static SignatureMatcher Default => s_default ??= new SignatureMatcher(Catalogue.All);
+
+    private static SignatureMatcher? s_default;
+
     public SignatureMatcher(IReadOnlyList<Signature> catalogue)
     {
         var byDriver = new Dictionary<(PrefixStyle, string), List<Signature>>();
@@ -127,6 +132,54 @@ internal sealed partial class SignatureMatcher
         _catalogue = catalogue;
     }
 
+    /// <summary>
+    /// For a line with a catalogued driver's own device prefix that matched nothing: damaged when its message starts
+    /// with the fixed text one of the driver's formats starts with (the rest did not parse), else null.
+    /// </summary>
+    public string? DamagedMessage(DevicePrefix prefix)
+    {
+        if (prefix.Message.Length < MinFragment)
+        {
+            return null;
+        }
+
+        _messageStarts ??= BuildMessageStarts();
+        ReadOnlySpan<char> start = prefix.Message.AsSpan(0, MinFragment);
+        return (_messageStarts.TryGetValue(prefix.Driver!, out HashSet<string>? starts) && starts.GetAlternateLookup<ReadOnlySpan<char>>().Contains(start))
+            || _messageStarts[string.Empty].GetAlternateLookup<ReadOnlySpan<char>>().Contains(start)
+            ? UnusableReason.Damaged
+            : null;
+    }
+
+    /// <summary>The first <see cref="MinFragment"/> characters of every Linux format per driver ("" = any driver's).</summary>
+    private Dictionary<string, HashSet<string>>? _messageStarts;
+
+    private Dictionary<string, HashSet<string>> BuildMessageStarts()
+    {
+        var starts = new Dictionary<string, HashSet<string>> { [string.Empty] = new(StringComparer.Ordinal) };
+        foreach ((string driver, Signature[] sigs) in _linuxByDriver)
+        {
+            var set = starts[driver] = new HashSet<string>(StringComparer.Ordinal);
+            foreach (Signature sig in sigs)
+            {
+                if (sig.LiteralPrefix.Length >= MinFragment)
+                {
+                    set.Add(sig.LiteralPrefix[..MinFragment]);
+                }
+            }
+        }
+
+        foreach (Signature sig in _anyDriverLinux)
+        {
+            if (sig.LiteralPrefix.Length >= MinFragment)
+            {
+                starts[string.Empty].Add(sig.LiteralPrefix[..MinFragment]);
+            }
+        }
+
+        return starts;
+    }
+
     /// <summary>Fixed text of this length from a catalogue format is taken as a sign the line meant to be that message.</summary>
     private const int MinFragment = 14;
 
@@ -164,6 +217,25 @@ internal sealed partial class SignatureMatcher
 
     /// <summary>Splits the device prefix off a message (Linux, FreeBSD or DPDK style); Kernel style when there is none.</summary>
     public static DevicePrefix ParsePrefix(string body)
+    {
+        // One candidate line is asked about several times over (match, cut, damage, join): parse each string once.
+        if (ReferenceEquals(body, t_lastBody))
+        {
+            return t_lastPrefix;
+        }
+
+        DevicePrefix p = ParsePrefixUncached(body);
+        (t_lastBody, t_lastPrefix) = (body, p);
+        return p;
+    }
+
+    [ThreadStatic]
+    private static string? t_lastBody;
+
+    [ThreadStatic]
+    private static DevicePrefix t_lastPrefix;
+
+    private static DevicePrefix ParsePrefixUncached(string body)
     {
         DevicePrefix p = ParsePrefixCore(body);
 
@@ -355,7 +427,7 @@ internal sealed partial class SignatureMatcher
         {
             // Kernel-wide formats sit anywhere in the message: from their literal start on, a consistent cut.
             string lit = k.LiteralPrefix;
-            int at = lit.Length >= 12 ? body.IndexOf(lit[..12], StringComparison.Ordinal) : -1;
+            int at = lit.Length >= 12 ? body.AsSpan().IndexOf(lit.AsSpan(0, 12), StringComparison.Ordinal) : -1;
             if (at >= 0 && k.TryMatchTruncated(TrimElision(body[at..]), out _))
             {
                 return true;
@@ -374,16 +446,25 @@ internal sealed partial class SignatureMatcher
         }
 
         // The driver's own formats, and for a Linux prefix the ones any driver prints that way (NETDEV WATCHDOG, 6.8+).
-        Signature[] own = _byDriver.TryGetValue((prefix.Style, prefix.Driver), out Signature[]? sigs) ? sigs : [];
-        foreach (Signature s in prefix.Style == PrefixStyle.Linux ? own.Concat(_anyDriverLinux) : own)
+        if (_byDriver.TryGetValue((prefix.Style, prefix.Driver), out Signature[]? own) && AnyCut(own, cut))
         {
-            if (s.TryMatchTruncated(cut, out _))
-            {
-                return true;
-            }
+            return true;
         }
 
-        return false;
+        return prefix.Style == PrefixStyle.Linux && AnyCut(_anyDriverLinux, cut);
+
+        static bool AnyCut(Signature[] sigs, string cut)
+        {
+            foreach (Signature s in sigs)
+            {
+                if (s.TryMatchTruncated(cut, out _))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>

@@ -149,10 +149,10 @@ public sealed class ScanRunnerTests : IDisposable
         (_, string stdout, _) = Run([path], new ScanOptions { Output = ScanOutput.Csv });
 
         string[] rows = stdout.TrimEnd('\n').Split('\n');
-        rows[0].Should().Be("kind,file,line,ts,time,host,driver,pci,dev,queue,reason,ena_reason,threshold_usec,since_napi_usec,napi_scheduled,napi_cpu,outcome,driver_version,lines,type,cpu,comm,pid,duration_s,text");
+        rows[0].Should().Be("kind,file,line,ts,time,host,driver,pci,dev,queue,reason,ena_reason,threshold_usec,since_napi_usec,napi_scheduled,napi_cpu,outcome,driver_version,repeats,last_ts,stalled_ms,lines,type,cpu,comm,pid,duration_s,text");
         rows.Should().HaveCount(2);
         rows[1].Should().StartWith($"reset,{path},3,Jul 14 10:10:22,");
-        rows[1].Should().Contain(",ip-10-0-1-5,ena,0000:20:03.0,eth0,5,netdev-watchdog,SUSPECTED_POLL_STARVATION,5000000,6596000,true,,completed,2.11.0g,1 2 3,");
+        rows[1].Should().Contain(",ip-10-0-1-5,ena,0000:20:03.0,eth0,5,netdev-watchdog,SUSPECTED_POLL_STARVATION,5000000,6596000,true,,completed,2.11.0g,1,,,1 2 3,");
     }
 
     [Fact]
