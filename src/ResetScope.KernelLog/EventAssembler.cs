@@ -46,7 +46,7 @@ internal sealed class EventAssembler : IDeviceDirectory
     private readonly Dictionary<string, string> _ifToDriver = [];
     private readonly Dictionary<string, RecentDevices> _recent = [];
     private readonly HashSet<string> _fingerprints = [];
-    private readonly Dictionary<string, string> _lastClosedLine = [];
+    private readonly Dictionary<string, (string Print, int Line)> _lastClosedLine = [];
     private StarvationEvent? _lastRcu;
     private int _lastRcuLine;
 
@@ -128,7 +128,7 @@ internal sealed class EventAssembler : IDeviceDirectory
             open = null;
         }
 
-        if (open is not null ? open.IsDuplicate(shaped) : _lastClosedLine.TryGetValue(key, out string? closedWith) && closedWith == Open.Print(shaped))
+        if (open is not null ? open.IsDuplicate(shaped) : IsCopyOfLastClosed(key, lineNo, shaped))
         {
             return; // the same line pasted twice (same stamp and text; without stamps, right after itself)
         }
@@ -431,6 +431,14 @@ internal sealed class EventAssembler : IDeviceDirectory
         return null;
     }
 
+    /// <summary>
+    /// A line of a device whose reset just closed that repeats the reset's last line: with stamps, the same stamp and text
+    /// anywhere after it; without, the same text on the very next line (nothing else can tell a copy from a new line).
+    /// </summary>
+    private bool IsCopyOfLastClosed(string key, int lineNo, in ShapedLine shaped) =>
+        _lastClosedLine.TryGetValue(key, out (string Print, int Line) last) && last.Print == Open.Print(shaped)
+        && (IsStamp(shaped.Ts) || lineNo == last.Line + 1);
+
     /// <summary>A timestamp that tells one moment from another (a dmesg -H delta does not: "+0.000004" recurs).</summary>
     private static bool IsStamp(string? ts) => ts is not null && !ts.StartsWith('+');
 
@@ -604,7 +612,7 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         if (o.LastPrint is { } lastPrint && _lastClosedLine.Count < MaxFingerprints)
         {
-            _lastClosedLine[o.Key] = lastPrint;
+            _lastClosedLine[o.Key] = (lastPrint, o.LastLine);
         }
 
         ResetOutcome outcome = ResetOutcome.Unknown;

@@ -144,9 +144,8 @@ internal sealed partial class SignatureMatcher
         }
 
         _messageStarts ??= BuildMessageStarts();
-        ReadOnlySpan<char> start = prefix.Message.AsSpan(0, MinFragment);
-        return (_messageStarts.TryGetValue(prefix.Driver!, out HashSet<string>? starts) && starts.GetAlternateLookup<ReadOnlySpan<char>>().Contains(start))
-            || _messageStarts[string.Empty].GetAlternateLookup<ReadOnlySpan<char>>().Contains(start)
+        string start = prefix.Message[..MinFragment];
+        return (_messageStarts.TryGetValue(prefix.Driver!, out HashSet<string>? starts) && starts.Contains(start)) || _messageStarts[string.Empty].Contains(start)
             ? UnusableReason.Damaged
             : null;
     }
@@ -186,8 +185,8 @@ internal sealed partial class SignatureMatcher
     private readonly IReadOnlyList<Signature> _catalogue;
 
     // Built on the first line that needs them: most inputs never do, and building them costs start-up time.
-    private System.Buffers.SearchValues<string>? _starts;
-    private System.Buffers.SearchValues<string>? _fragments;
+    private FragmentIndex? _starts;
+    private FragmentIndex? _fragments;
 
     /// <summary>
     /// Why a line that matched nothing still looked like part of an event, or null: it holds the start of a catalogue
@@ -196,18 +195,15 @@ internal sealed partial class SignatureMatcher
     /// </summary>
     public string? Unusable(string text, bool hasRecordPrefix)
     {
-        ReadOnlySpan<char> t = text;
-        _starts ??= System.Buffers.SearchValues.Create(
-            [.. _catalogue.Select(sig => sig.LiteralPrefix).Where(p => p.Trim().Length >= MinFragment).Distinct(StringComparer.Ordinal)], StringComparison.Ordinal);
-        _fragments ??= System.Buffers.SearchValues.Create(
-            [.. _catalogue.SelectMany(sig => PrintfPattern.LiteralPieces(sig.Format)).Select(p => p.Trim(' ', ':', ',', '.', '(', ')', '[', ']')).Where(p => p.Length >= MinFragment).Distinct(StringComparer.Ordinal)],
-            StringComparison.Ordinal);
-        if (t.IndexOfAny(_starts) >= 0)
+        _starts ??= new FragmentIndex(_catalogue.Select(sig => sig.LiteralPrefix).Where(p => p.Trim().Length >= MinFragment));
+        _fragments ??= new FragmentIndex(_catalogue.SelectMany(sig => PrintfPattern.LiteralPieces(sig.Format))
+            .Select(p => p.Trim(' ', ':', ',', '.', '(', ')', '[', ']')).Where(p => p.Length >= MinFragment));
+        if (_starts.ContainsAny(text))
         {
             return UnusableReason.Damaged;
         }
 
-        return t.IndexOfAny(_fragments) < 0 ? null : hasRecordPrefix ? UnusableReason.Damaged : UnusableReason.Orphan;
+        return !_fragments.ContainsAny(text) ? null : hasRecordPrefix ? UnusableReason.Damaged : UnusableReason.Orphan;
     }
 
     /// <summary>True when the catalogue has lines of this driver with a Linux device prefix.</summary>
