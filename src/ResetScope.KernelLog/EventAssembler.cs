@@ -74,7 +74,7 @@ internal sealed class EventAssembler : IDeviceDirectory
     public long UnusableCount { get; private set; }
 
     /// <summary>Every unusable line counted by reason (listed or not).</summary>
-    public SortedDictionary<string, long> UnusableByReason { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, long> UnusableByReason { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Notes a line that looked like part of an event but could not be used.</summary>
     public void NoteUnusable(int lineNo, string reason, string text)

@@ -53,6 +53,27 @@ public sealed record ScanReport
     public IEnumerable<ScannedReset> Resets => Files.SelectMany(f => f.Resets);
     public IEnumerable<PrecursorEvent> Precursors => Files.SelectMany(f => f.Precursors);
     public IEnumerable<StarvationEvent> Starvations => Files.SelectMany(f => f.Starvations);
+
+    /// <summary>All inputs' unusable lines counted by reason, in the order of <see cref="UnusableReason.All"/>; reasons with none left out.</summary>
+    public List<(string Reason, long Count)> UnusableByReason()
+    {
+        var byReason = new List<(string Reason, long Count)>();
+        foreach (string reason in UnusableReason.All)
+        {
+            long n = 0;
+            foreach (FileScanResult f in Files)
+            {
+                n += f.UnusableByReason.GetValueOrDefault(reason);
+            }
+
+            if (n > 0)
+            {
+                byReason.Add((reason, n));
+            }
+        }
+
+        return byReason;
+    }
 }
 
 /// <summary>
@@ -381,9 +402,9 @@ public static class ScanRunner
         w.WriteNumber("wrapped_lines_joined", report.Files.Sum(f => f.JoinedWrappedLines));
         w.WriteNumber("unusable_lines", report.Files.Sum(f => f.UnusableLines));
         w.WriteStartObject("unusable_by_reason");
-        foreach (IGrouping<string, KeyValuePair<string, long>> g in report.Files.SelectMany(f => f.UnusableByReason).GroupBy(kv => kv.Key).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach ((string reason, long count) in report.UnusableByReason())
         {
-            w.WriteNumber(g.Key, g.Sum(kv => kv.Value));
+            w.WriteNumber(reason, count);
         }
 
         w.WriteEndObject();
@@ -603,15 +624,30 @@ public static class ScanRunner
     public const int MaxUnusableInSummary = 100;
 
     /// <summary>The unusable lines the summary lists, in input order.</summary>
-    public static IEnumerable<(string File, UnusableLine Line)> UnusableListed(ScanReport report) =>
-        report.Files.SelectMany(f => f.Unusable.Select(u => (f.File, u))).Take(MaxUnusableInSummary);
+    public static List<(string File, UnusableLine Line)> UnusableListed(ScanReport report)
+    {
+        var listed = new List<(string File, UnusableLine Line)>();
+        foreach (FileScanResult f in report.Files)
+        {
+            foreach (UnusableLine u in f.Unusable)
+            {
+                if (listed.Count == MaxUnusableInSummary)
+                {
+                    return listed;
+                }
+
+                listed.Add((f.File, u));
+            }
+        }
+
+        return listed;
+    }
 
     /// <summary>The closing line of the human report: what was read and what was skipped.</summary>
     public static string HumanFooter(ScanReport report)
     {
         long unusable = report.Files.Sum(f => f.UnusableLines);
-        string why = unusable == 0 ? string.Empty : " (" + string.Join(", ", report.Files.SelectMany(f => f.UnusableByReason).GroupBy(kv => kv.Key)
-            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Sum(kv => kv.Value)}")) + ")";
+        string why = unusable == 0 ? string.Empty : " (" + string.Join(", ", report.UnusableByReason().Select(r => $"{r.Reason} {r.Count}")) + ")";
         return string.Create(CultureInfo.InvariantCulture,
             $"{report.Files.Count} input(s), {report.Files.Sum(f => f.Lines)} lines, {report.Resets.Count()} reset(s), {report.Precursors.Count()} precursor line(s), {report.Starvations.Count()} starvation line(s); skipped: {report.Files.Sum(f => f.LongLinesSkipped)} over-long line(s), {unusable} line(s) that looked like part of an event but could not be used{why}, {report.Errors.Count} input error(s){YearlessClause(report)}.");
     }

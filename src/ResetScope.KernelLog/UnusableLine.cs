@@ -17,4 +17,7 @@ public static class UnusableReason
 
     /// <summary>The continuation of a wrapped message whose first part is not in the input (or sits beyond the reader's block).</summary>
     public const string Orphan = "orphan-continuation";
+
+    /// <summary>Every reason, in the order the summary lists them.</summary>
+    public static IReadOnlyList<string> All { get; } = [CutShort, Damaged, NoDevice, Orphan];
 }
