@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using ResetScope.Testing;
 
 namespace ResetScope.KernelLog.Tests;
 
@@ -42,46 +42,12 @@ internal static class Corpus
     }
 }
 
-/// <summary>Finds a program on PATH, as the Agent tests' ExternalTool does.</summary>
-internal static class ProgramOnPath
-{
-    public static string? Find(string name)
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string path = Path.Combine(dir, name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>Runs a program to its end; returns exit code and standard output (standard error appended when not empty).</summary>
-    public static (int Code, string Stdout, string Stderr) Run(string program, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, err.Result);
-    }
-}
-
 /// <summary>A fact that needs python3 (to run the corpus's own check.py); skipped, with the reason, when it is missing.</summary>
 public sealed class Python3FactAttribute : FactAttribute
 {
     public Python3FactAttribute()
     {
-        if (ProgramOnPath.Find("python3") is null)
+        if (ExternalTool.Find("python3") is null)
         {
             Skip = "python3 not installed: the corpus's check.py cannot run (the C# port of its rules still runs per file)";
         }

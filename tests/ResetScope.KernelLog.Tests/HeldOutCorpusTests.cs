@@ -1,3 +1,4 @@
+using ResetScope.Testing;
 using System.Numerics;
 using System.Text;
 using System.Text.Json;
@@ -298,7 +299,7 @@ public class HeldOutCorpusTests
         try
         {
             File.WriteAllText(tmp, stdout);
-            (int pyCode, string pyOut, string pyErr) = ProgramOnPath.Run("python3", Corpus.CheckPy, Corpus.ExpectedJson, tmp);
+            (int pyCode, string pyOut, string pyErr) = ExternalTool.RunText("python3", Corpus.CheckPy, Corpus.ExpectedJson, tmp);
             pyCode.Should().Be(0, pyErr);
             pyOut.Should().NotContain("error:", "check.py must have read both inputs");
             return pyOut;

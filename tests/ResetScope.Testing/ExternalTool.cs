@@ -73,6 +73,27 @@ public static class ExternalTool
         return (p.ExitCode, output.ToArray());
     }
 
+    /// <summary>Runs <paramref name="tool"/> to its end with no input; returns its exit code, standard output and standard error as text.</summary>
+    public static (int Code, string Stdout, string Stderr) RunText(string tool, params string[] args)
+    {
+        var start = new ProcessStartInfo(Find(tool) ?? throw new InvalidOperationException($"{tool} not installed"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(start)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout, err.Result);
+    }
+
     /// <summary><paramref name="data"/> compressed by the real tool (<c>tool -c ARGS &lt; data</c>).</summary>
     public static byte[] Compress(string tool, byte[] data, params string[] args)
     {
