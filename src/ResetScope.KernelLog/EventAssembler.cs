@@ -167,7 +167,7 @@ internal sealed class EventAssembler : IDeviceDirectory
                 }
 
                 open ??= Begin(key, driver, bus, dev, shaped);
-                open.NoteStall(lineNo, sig, match.Fields, shaped);
+                open.NoteStall(sig, match.Fields, shaped);
                 open.TriggerIds.Add(sig.Id);
                 open.TriggerText ??= shaped.Body;
                 open.TriggerLine ??= lineNo;
@@ -837,7 +837,7 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         private HashSet<string>? _seen;
 
-        public void NoteStall(int lineNo, Signature sig, LineFields f, in ShapedLine shaped)
+        public void NoteStall(Signature sig, LineFields f, in ShapedLine shaped)
         {
             // Without stamps the same figure again is the same firing pasted twice, not a later one.
             bool again = f.StalledMs is { } same && same == LastStalledMs && shaped.UptimeUs is null && shaped.Time is null;
