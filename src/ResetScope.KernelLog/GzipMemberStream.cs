@@ -24,7 +24,7 @@ internal enum GzipProblem
 /// A data problem ends the stream (Read returns 0) and is told by <see cref="Problem"/>, so everything
 /// decompressed before it still reaches the scanner.
 /// </summary>
-internal sealed unsafe partial class GzipMemberStream : Stream
+internal sealed unsafe partial class GzipMemberStream : ForwardReadStream
 {
     private const string Library = "libSystem.IO.Compression.Native";
 
@@ -104,14 +104,6 @@ internal sealed unsafe partial class GzipMemberStream : Stream
 
     /// <summary>A reader over <paramref name="inner"/> whose first bytes (the magic, say) were already read; null when the native zlib is unavailable.</summary>
     public static GzipMemberStream? TryOpen(ReadOnlySpan<byte> alreadyRead, Stream inner) => s_available ? new GzipMemberStream(alreadyRead, inner) : null;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -272,16 +264,6 @@ internal sealed unsafe partial class GzipMemberStream : Stream
         ProblemDetail = detail;
         _state = State.Done;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -782,7 +782,7 @@ public sealed class LogScanner
     /// The fallback when the native zlib cannot be loaded: replays already-read magic bytes, then the rest of the
     /// underlying stream, and notes a gzip stream that ends early.
     /// </summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : ForwardReadStream
     {
         private readonly byte[] _last8 = new byte[8];
         private int _prefixPos;
@@ -818,14 +818,6 @@ public sealed class LogScanner
             }
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             if (_prefixPos < prefix.Length)
@@ -841,15 +833,5 @@ public sealed class LogScanner
             Remember(buffer[..r]);
             return r;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

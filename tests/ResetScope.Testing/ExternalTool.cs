@@ -46,9 +46,22 @@ public static class ExternalTool
     /// <summary>Runs <paramref name="tool"/> with <paramref name="input"/> on stdin; returns its exit code and stdout.</summary>
     public static (int Code, byte[] Stdout) Run(string tool, byte[] input, params string[] args)
     {
+        (int code, byte[] stdout, _) = RunCore(tool, input, args);
+        return (code, stdout);
+    }
+
+    /// <summary>Runs <paramref name="tool"/> to its end with no input; returns its exit code, standard output and standard error as text.</summary>
+    public static (int Code, string Stdout, string Stderr) RunText(string tool, params string[] args)
+    {
+        (int code, byte[] stdout, string stderr) = RunCore(tool, null, args);
+        return (code, System.Text.Encoding.UTF8.GetString(stdout), stderr);
+    }
+
+    private static (int Code, byte[] Stdout, string Stderr) RunCore(string tool, byte[]? input, string[] args)
+    {
         var start = new ProcessStartInfo(Find(tool) ?? throw new InvalidOperationException($"{tool} not installed"))
         {
-            RedirectStandardInput = true,
+            RedirectStandardInput = input is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -59,7 +72,7 @@ public static class ExternalTool
         }
 
         using Process p = Process.Start(start)!;
-        Task write = Task.Run(() =>
+        Task write = input is null ? Task.CompletedTask : Task.Run(() =>
         {
             p.StandardInput.BaseStream.Write(input);
             p.StandardInput.Close();
@@ -68,30 +81,8 @@ public static class ExternalTool
         using var output = new MemoryStream();
         p.StandardOutput.BaseStream.CopyTo(output);
         write.Wait();
-        err.Wait();
         p.WaitForExit();
-        return (p.ExitCode, output.ToArray());
-    }
-
-    /// <summary>Runs <paramref name="tool"/> to its end with no input; returns its exit code, standard output and standard error as text.</summary>
-    public static (int Code, string Stdout, string Stderr) RunText(string tool, params string[] args)
-    {
-        var start = new ProcessStartInfo(Find(tool) ?? throw new InvalidOperationException($"{tool} not installed"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(start)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, err.Result);
+        return (p.ExitCode, output.ToArray(), err.Result);
     }
 
     /// <summary><paramref name="data"/> compressed by the real tool (<c>tool -c ARGS &lt; data</c>).</summary>
