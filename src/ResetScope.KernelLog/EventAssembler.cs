@@ -3,8 +3,15 @@ using ResetScope.Core;
 
 namespace ResetScope.KernelLog;
 
-/// <summary>A reset as found, plus what cadence needs that the JSON does not carry.</summary>
-public sealed record ScannedReset(ResetEvent Event, long? UptimeUs);
+/// <summary>A reset as found, plus what cadence and a live reader need that the JSON does not carry.</summary>
+public sealed record ScannedReset(ResetEvent Event, long? UptimeUs)
+{
+    /// <summary>Which reset this is within one assembler: the same while it is in flight and once it is closed.</summary>
+    public long Id { get; init; }
+
+    /// <summary>The kernel time stamp (µs since boot) of the reset's newest line, when lines carry one.</summary>
+    public long? LastUptimeUs { get; init; }
+}
 
 /// <summary>
 /// Groups the matched lines of one file into events: per device, precursors → trigger → start →
@@ -28,6 +35,18 @@ internal sealed class EventAssembler : IDeviceDirectory
     /// <summary>Fingerprints of finished resets kept to drop an excerpt pasted twice (same lines, same stamps).</summary>
     private const int MaxFingerprints = 4096;
 
+    /// <summary>
+    /// Devices (and driver|device keys) remembered in each identity map, resets open at once, and line numbers and
+    /// stamped lines kept per open reset: no input, however long or strange, grows the assembler past these. A new
+    /// device past the cap is not remembered (its lines still make events; only the cross-line ties are lost); a reset
+    /// opened past the cap closes the one idle longest.
+    /// </summary>
+    internal const int MaxDevices = 1024;
+
+    internal const int MaxOpen = 256;
+
+    internal const int MaxLinesPerReset = 512;
+
     private static readonly Dictionary<ResetFamily, (string Counter, string Reason)[]> s_counterReasons = new()
     {
         [ResetFamily.KeepAliveTimeout] = [("wd_expired", "KEEP_ALIVE_TO"), ("missing_admin_interrupt", "MISSING_ADMIN_INTERRUPT")],
@@ -47,8 +66,11 @@ internal sealed class EventAssembler : IDeviceDirectory
     private readonly Dictionary<string, RecentDevices> _recent = [];
     private readonly HashSet<string> _fingerprints = [];
     private readonly Dictionary<string, (string Print, int Line)> _lastClosedLine = [];
+    private readonly List<long> _withdrawn = [];
     private StarvationEvent? _lastRcu;
     private int _lastRcuLine;
+    private long? _lastRcuUptime;
+    private long _nextId = 1;
 
     public EventAssembler(string file, string? fallbackHost)
     {
@@ -75,6 +97,118 @@ internal sealed class EventAssembler : IDeviceDirectory
 
     /// <summary>Every unusable line counted by reason (listed or not).</summary>
     public Dictionary<string, long> UnusableByReason { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// For a live reader: keep the ids of resets that were open and then ended without an event (cancelled, or a copy of
+    /// one already closed), to be taken with <see cref="TakeInFlight"/>. Off for files (nobody saw them open).
+    /// </summary>
+    public bool TrackInFlight { get; init; }
+
+    /// <summary>Entries refused by the caps (<see cref="MaxDevices"/>, <see cref="MaxOpen"/>, <see cref="MaxLinesPerReset"/>).</summary>
+    public long CappedEntries { get; private set; }
+
+    /// <summary>Resets open now.</summary>
+    public int OpenCount => _open.Count;
+
+    /// <summary>
+    /// The resets in flight whose lines changed since the last call, as they read now, and the ids of those that ended
+    /// without an event (see <see cref="TrackInFlight"/>).
+    /// </summary>
+    public void TakeInFlight(List<ScannedReset> changed, List<long> withdrawn)
+    {
+        foreach (Open o in _open.Values)
+        {
+            if (o.Dirty)
+            {
+                o.Dirty = false;
+                changed.Add(Build(o));
+            }
+        }
+
+        withdrawn.AddRange(_withdrawn);
+        _withdrawn.Clear();
+    }
+
+    /// <summary>
+    /// Closes the resets whose newest line is more than the assembler's gap (120 s) older than <paramref name="uptimeUs"/>:
+    /// no later line can join them, so a live reader need not wait for the next line of the device to see them end.
+    /// </summary>
+    public void CloseIdle(long uptimeUs)
+    {
+        List<Open>? idle = null;
+        foreach (Open o in _open.Values)
+        {
+            if (o.LastUptime is { } last && uptimeUs - last > MaxGapUs)
+            {
+                (idle ??= []).Add(o);
+            }
+        }
+
+        if (idle is not null)
+        {
+            foreach (Open o in idle)
+            {
+                Close(o);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Moves the events finished so far into the lists (a live reader's way to keep the assembler small). An RCU stall
+    /// report whose CPU line may still follow (within four lines of it, <paramref name="lineNo"/> being the newest line
+    /// fed, and printed in the same burst) stays until that line came, or until <paramref name="uptimeUs"/> is a second
+    /// past it.
+    /// </summary>
+    public void TakeFinished(List<ScannedReset> resets, List<PrecursorEvent> precursors, List<StarvationEvent> starvations, int lineNo, long? uptimeUs)
+    {
+        resets.AddRange(Resets);
+        Resets.Clear();
+        precursors.AddRange(Precursors);
+        Precursors.Clear();
+        bool holdRcu = _lastRcu is not null && lineNo - _lastRcuLine <= 4 && !(uptimeUs is { } now && _lastRcuUptime is { } at && now - at > 1_000_000);
+        StarvationEvent? held = null;
+        foreach (StarvationEvent e in Starvations)
+        {
+            if (holdRcu && ReferenceEquals(e, _lastRcu))
+            {
+                held = e;
+            }
+            else
+            {
+                starvations.Add(e);
+            }
+        }
+
+        Starvations.Clear();
+        if (held is not null)
+        {
+            Starvations.Add(held);
+        }
+        else
+        {
+            _lastRcu = null;
+        }
+    }
+
+    private void Withdraw(Open o)
+    {
+        if (TrackInFlight)
+        {
+            _withdrawn.Add(o.Id);
+        }
+    }
+
+    /// <summary>Sets a map entry unless it is a new key past <see cref="MaxDevices"/> (counted).</summary>
+    private void Remember<TValue>(Dictionary<string, TValue> map, string key, TValue value)
+    {
+        if (map.Count >= MaxDevices && !map.ContainsKey(key))
+        {
+            CappedEntries++;
+            return;
+        }
+
+        map[key] = value;
+    }
 
     /// <summary>Notes a line that looked like part of an event but could not be used.</summary>
     public void NoteUnusable(int lineNo, string reason, string text)
@@ -148,9 +282,14 @@ internal sealed class EventAssembler : IDeviceDirectory
                     Queue = match.Fields.Queue,
                     Text = shaped.Body,
                 });
-                Pending p = _pending.TryGetValue(key, out Pending? existing) ? existing : _pending[key] = new Pending();
+                if (!_pending.TryGetValue(key, out Pending? p))
+                {
+                    p = new Pending();
+                    Remember(_pending, key, p);
+                }
+
                 p.Merge(match.Fields, sig.Family, lineNo, shaped);
-                if (sig.EnaReason is not null || sig.EnaReasonByVersion is not null)
+                if ((sig.EnaReason is not null || sig.EnaReasonByVersion is not null) && !p.Contributions.Contains(sig))
                 {
                     p.Contributions.Add(sig);
                 }
@@ -228,6 +367,7 @@ internal sealed class EventAssembler : IDeviceDirectory
                 {
                     // Not a reset after all (gve kicked the queue; ENA dropped the request during suspend): keep the trigger as a precursor.
                     _open.Remove(open.Key);
+                    Withdraw(open);
                     if (open.TriggerLine is { } tl)
                     {
                         Precursors.Add(new PrecursorEvent { File = _file, Line = tl, Ts = open.FirstTs, Driver = open.Driver, Dev = open.Dev ?? open.Bus, Queue = open.Queue, Text = open.TriggerText ?? string.Empty });
@@ -280,8 +420,8 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         if (dev is not null && bus is not null)
         {
-            _busToIf[bus] = dev;
-            _ifToBus[dev] = bus;
+            Remember(_busToIf, bus, dev);
+            Remember(_ifToBus, dev, bus);
         }
 
         if (bus is null && dev is not null && _ifToBus.TryGetValue(dev, out string? b))
@@ -291,14 +431,15 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         if (dev is not null && !match.DeviceInferred)
         {
-            _ifToDriver[dev] = driver;
+            Remember(_ifToDriver, dev, driver);
         }
 
         if (dev is not null || bus is not null)
         {
             if (!_recent.TryGetValue(driver, out RecentDevices? recent))
             {
-                _recent[driver] = recent = new RecentDevices();
+                recent = new RecentDevices();
+                Remember(_recent, driver, recent);
             }
 
             recent.Seen(dev, bus, lineNo);
@@ -329,9 +470,9 @@ internal sealed class EventAssembler : IDeviceDirectory
             return;
         }
 
-        _busToIf[bus] = dev;
-        _ifToBus[dev] = bus;
-        _ifToDriver[dev] = driver;
+        Remember(_busToIf, bus, dev);
+        Remember(_ifToBus, dev, bus);
+        Remember(_ifToDriver, dev, driver);
         AdoptNameless($"{driver}|{dev}", driver, bus, dev);
     }
 
@@ -459,7 +600,12 @@ internal sealed class EventAssembler : IDeviceDirectory
 
     private Open Begin(string key, string driver, string? bus, string? dev, in ShapedLine shaped)
     {
-        var o = new Open(key, driver, bus, dev) { FirstTs = shaped.Ts };
+        if (_open.Count >= MaxOpen)
+        {
+            CloseLongestIdle();
+        }
+
+        var o = new Open(key, driver, bus, dev) { FirstTs = shaped.Ts, Id = _nextId++ };
         _open[key] = o;
         _lastClosedLine.Remove(key);
 
@@ -472,10 +618,34 @@ internal sealed class EventAssembler : IDeviceDirectory
         return o;
     }
 
+    /// <summary>Past <see cref="MaxOpen"/> open resets, the one whose newest line is oldest ends as it stands.</summary>
+    private void CloseLongestIdle()
+    {
+        Open? oldest = null;
+        foreach (Open o in _open.Values)
+        {
+            if (oldest is null || o.LastLine < oldest.LastLine)
+            {
+                oldest = o;
+            }
+        }
+
+        if (oldest is not null)
+        {
+            CappedEntries++;
+            Close(oldest);
+        }
+    }
+
     private static void Apply(Open o, int lineNo, in ShapedLine shaped, LineMatch match)
     {
         Signature sig = match.Signature!;
-        o.Lines.Add(lineNo);
+        o.Dirty = true;
+        if (o.Lines.Count < MaxLinesPerReset)
+        {
+            o.Lines.Add(lineNo);
+        }
+
         o.Remember(shaped);
         o.LastLine = lineNo;
         o.LastTs = shaped.Ts;
@@ -492,7 +662,7 @@ internal sealed class EventAssembler : IDeviceDirectory
             o.SuccessEvenOnFailure = true;
         }
 
-        if (sig.EnaReason is not null || sig.EnaReasonByVersion is not null)
+        if ((sig.EnaReason is not null || sig.EnaReasonByVersion is not null) && !o.Contributions.Contains(sig))
         {
             o.Contributions.Add(sig);
         }
@@ -536,7 +706,15 @@ internal sealed class EventAssembler : IDeviceDirectory
         if (colon > 0 && long.TryParse(msg.AsSpan(colon + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long value))
         {
             open.Stats ??= [];
-            open.Stats[msg[..colon]] = value;
+            string name = msg[..colon];
+            if (open.Stats.Count < MaxLinesPerReset || open.Stats.ContainsKey(name))
+            {
+                open.Stats[name] = value;
+            }
+            else
+            {
+                CappedEntries++;
+            }
         }
     }
 
@@ -559,6 +737,7 @@ internal sealed class EventAssembler : IDeviceDirectory
         {
             _lastRcu = e;
             _lastRcuLine = lineNo;
+            _lastRcuUptime = shaped.UptimeUs;
         }
     }
 
@@ -598,21 +777,56 @@ internal sealed class EventAssembler : IDeviceDirectory
     private void Close(Open o)
     {
         _open.Remove(o.Key);
-
-        // What later lines said about the device (a bus-only completion, a counter dump) completes the event's identity.
-        if (o.Dev is null && o.Bus is not null && _busToIf.TryGetValue(o.Bus, out string? ifname))
-        {
-            o.Dev = ifname;
-        }
-
-        if (o.Bus is null && o.Dev is not null && _ifToBus.TryGetValue(o.Dev, out string? busOfIf))
-        {
-            o.Bus = busOfIf;
-        }
-
         if (o.LastPrint is { } lastPrint && _lastClosedLine.Count < MaxFingerprints)
         {
             _lastClosedLine[o.Key] = (lastPrint, o.LastLine);
+        }
+
+        ScannedReset built = Build(o);
+        ResetEvent e = built.Event;
+
+        // An excerpt pasted twice gives the same reset twice, stamps and all: keep one. Without stamps the counter dump
+        // tells them apart (a second reset moves its counters); with neither, two copies read like a reset loop and stay two.
+        string? counters = o.Stats is null ? null : string.Join(',', o.Stats.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+        if ((IsStamp(e.Ts) && IsStamp(o.FirstTs)) || counters is not null)
+        {
+            string print = string.Join('|', o.Key, o.FirstTs, e.Ts, o.TriggerText, e.Reason, e.Outcome, e.Queue, o.Lines.Count, counters);
+            if (_fingerprints.Contains(print))
+            {
+                Withdraw(o);
+                return;
+            }
+
+            if (_fingerprints.Count < MaxFingerprints)
+            {
+                _fingerprints.Add(print);
+            }
+        }
+
+        Resets.Add(built);
+        if (o.Stats is not null && (_lastStats.Count < MaxDevices || _lastStats.ContainsKey(o.Key)))
+        {
+            _lastStats[o.Key] = o.Stats;
+        }
+    }
+
+    /// <summary>
+    /// The event an open reset makes as of now — what <see cref="Close"/> stores, and what a live reader is shown while
+    /// the reset is in flight. Reads the open reset and the device maps; changes neither.
+    /// </summary>
+    private ScannedReset Build(Open o)
+    {
+        // What later lines said about the device (a bus-only completion, a counter dump) completes the event's identity.
+        string? dev = o.Dev;
+        string? bus = o.Bus;
+        if (dev is null && bus is not null && _busToIf.TryGetValue(bus, out string? ifname))
+        {
+            dev = ifname;
+        }
+
+        if (bus is null && dev is not null && _ifToBus.TryGetValue(dev, out string? busOfIf))
+        {
+            bus = busOfIf;
         }
 
         ResetOutcome outcome = ResetOutcome.Unknown;
@@ -631,60 +845,60 @@ internal sealed class EventAssembler : IDeviceDirectory
 
         Pending? pre = o.FromPrecursors;
         var lines = new SortedSet<int>(o.Lines);
+        long? sinceNapi = o.SinceNapiUsec;
+        bool? napiScheduled = o.NapiScheduled;
+        int? napiCpu = o.NapiCpu;
+        int? queue = o.Queue;
+        long? threshold = o.ThresholdUsec;
+        ResetFamily? family = o.Family;
 
         // Per-queue precursors (missing Tx completions) describe the reset's queue only when the reset is about a queue:
         // a keep-alive or admin-queue reset is device-wide, whatever queues were slow just before.
-        bool queueReset = o.Family is null or ResetFamily.TxCompletionTimeout or ResetFamily.NetdevWatchdog;
-        if (pre is not null && queueReset && (o.Queue is null || pre.Queue is null || pre.Queue == o.Queue))
+        bool queueReset = family is null or ResetFamily.TxCompletionTimeout or ResetFamily.NetdevWatchdog;
+        if (pre is not null && queueReset && (queue is null || pre.Queue is null || pre.Queue == queue))
         {
             // What the event's own lines do not print, the precursors just before it (same device, same queue) may.
-            if (o.SinceNapiUsec is null && pre.SinceNapiUsec is not null)
+            if (sinceNapi is null && pre.SinceNapiUsec is not null)
             {
-                o.SinceNapiUsec = pre.SinceNapiUsec;
+                sinceNapi = pre.SinceNapiUsec;
                 lines.Add(pre.SinceNapiLine);
             }
 
-            if (o.NapiScheduled is null && pre.NapiScheduled is not null)
+            if (napiScheduled is null && pre.NapiScheduled is not null)
             {
-                o.NapiScheduled = pre.NapiScheduled;
+                napiScheduled = pre.NapiScheduled;
                 lines.Add(pre.NapiScheduledLine);
             }
 
-            if (o.NapiCpu is null && pre.NapiCpu is not null)
+            if (napiCpu is null && pre.NapiCpu is not null)
             {
-                o.NapiCpu = pre.NapiCpu;
+                napiCpu = pre.NapiCpu;
                 lines.Add(pre.NapiCpuLine);
             }
 
-            if (o.Queue is null && pre.Queue is not null)
+            if (queue is null && pre.Queue is not null)
             {
-                o.Queue = pre.Queue;
+                queue = pre.Queue;
                 lines.Add(pre.QueueLine);
             }
 
-            if (o.ThresholdUsec is null && pre.ThresholdUsec is not null)
+            if (threshold is null && pre.ThresholdUsec is not null)
             {
                 // "Missing Tx timeout value 5000 msecs" on the missing-Tx lines is the threshold the reset crossed.
-                o.ThresholdUsec = pre.ThresholdUsec;
+                threshold = pre.ThresholdUsec;
                 lines.Add(pre.ThresholdLine);
             }
-
         }
 
-        if (pre is not null && o.Family is null && pre.Family is { } fam)
+        if (pre is not null && family is null && pre.Family is { } fam)
         {
             // e.g. e1000e/igb "Detected ... Unit Hang" then "Reset adapter": the hang is the trigger; ENA MMIO read
             // timeouts then "Can not reset device" at probe time: the device did not answer.
-            o.Family = fam;
+            family = fam;
             lines.Add(pre.FamilyLine);
         }
 
-        if (pre is not null)
-        {
-            o.Contributions.InsertRange(0, pre.Contributions);
-        }
-
-        string? enaReason = o.Driver == "ena" ? DecideReason(o) : null;
+        string? enaReason = o.Driver == "ena" ? DecideReason(o, family, pre) : null;
 
         // One stall that fired the watchdog again and again is one event, dated by its first firing.
         bool repeated = o.Firings > 1;
@@ -696,15 +910,15 @@ internal sealed class EventAssembler : IDeviceDirectory
             Time = repeated ? o.FirstFiringTime : o.LastTime,
             Host = o.Host ?? _fallbackHost,
             Driver = o.Driver,
-            Pci = SignatureMatcher.IsPciAddress(o.Bus) ? o.Bus : null,
-            Dev = o.Dev,
-            Queue = o.Queue,
-            Reason = o.Family ?? ResetFamily.Other,
+            Pci = SignatureMatcher.IsPciAddress(bus) ? bus : null,
+            Dev = dev,
+            Queue = queue,
+            Reason = family ?? ResetFamily.Other,
             EnaReason = enaReason,
-            ThresholdUsec = o.ThresholdUsec,
-            SinceNapiUsec = o.SinceNapiUsec,
-            NapiScheduled = o.NapiScheduled,
-            NapiCpu = o.NapiCpu,
+            ThresholdUsec = threshold,
+            SinceNapiUsec = sinceNapi,
+            NapiScheduled = napiScheduled,
+            NapiCpu = napiCpu,
             Outcome = outcome,
             DriverVersion = o.DriverVersion,
             Repeats = Math.Max(1, o.Firings),
@@ -712,36 +926,15 @@ internal sealed class EventAssembler : IDeviceDirectory
             StalledMs = o.StalledMs,
             Lines = [.. lines],
         };
-
-        // An excerpt pasted twice gives the same reset twice, stamps and all: keep one. Without stamps the counter dump
-        // tells them apart (a second reset moves its counters); with neither, two copies read like a reset loop and stay two.
-        string? counters = o.Stats is null ? null : string.Join(',', o.Stats.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
-        if ((IsStamp(e.Ts) && IsStamp(o.FirstTs)) || counters is not null)
-        {
-            string print = string.Join('|', o.Key, o.FirstTs, e.Ts, o.TriggerText, e.Reason, e.Outcome, e.Queue, o.Lines.Count, counters);
-            if (_fingerprints.Contains(print))
-            {
-                return;
-            }
-
-            if (_fingerprints.Count < MaxFingerprints)
-            {
-                _fingerprints.Add(print);
-            }
-        }
-
-        Resets.Add(new ScannedReset(e, repeated ? o.FirstFiringUptime : o.LastUptime));
-        if (o.Stats is not null)
-        {
-            _lastStats[o.Key] = o.Stats;
-        }
+        return new ScannedReset(e, repeated ? o.FirstFiringUptime : o.LastUptime) { Id = o.Id, LastUptimeUs = o.LastUptime };
     }
 
-    private string? DecideReason(Open o)
+    private string? DecideReason(Open o, ResetFamily? family, Pending? pre)
     {
         Signature? best = null;
         string? bestReason = null;
-        foreach (Signature s in o.Contributions)
+        IEnumerable<Signature> contributions = pre is null ? o.Contributions : pre.Contributions.Concat(o.Contributions);
+        foreach (Signature s in contributions)
         {
             string? r = s.ReasonFor(o.DriverVersion);
             bool versionKnown = DriverVersion.TryParse(o.DriverVersion, out _);
@@ -763,7 +956,7 @@ internal sealed class EventAssembler : IDeviceDirectory
         }
 
         // No line names the reason: the per-reason counters of the stats dump (2.10.0+) can.
-        if (o.Stats is null || o.Family is not { } family || !s_counterReasons.TryGetValue(family, out (string Counter, string Reason)[]? candidates))
+        if (o.Stats is null || family is not { } fam || !s_counterReasons.TryGetValue(fam, out (string Counter, string Reason)[]? candidates))
         {
             return null;
         }
@@ -792,6 +985,11 @@ internal sealed class EventAssembler : IDeviceDirectory
     private sealed class Open(string key, string driver, string? bus, string? dev)
     {
         public string Key { get; private set; } = key;
+        public long Id { get; init; }
+
+        /// <summary>A line was applied since a live reader last took the reset.</summary>
+        public bool Dirty { get; set; }
+
         public string Driver { get; } = driver;
         public string? Bus { get; set; } = bus;
         public string? Dev { get; set; } = dev;
@@ -890,7 +1088,7 @@ internal sealed class EventAssembler : IDeviceDirectory
         {
             _lastBody = shaped.Body;
             LastPrint = Print(shaped);
-            if (IsStamp(shaped.Ts))
+            if (IsStamp(shaped.Ts) && (_seen is null || _seen.Count < MaxLinesPerReset))
             {
                 (_seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(shaped.Ts + "\n" + shaped.Body);
             }

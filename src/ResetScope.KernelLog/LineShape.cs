@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using ResetScope.Core;
 
 namespace ResetScope.KernelLog;
 
@@ -382,34 +383,8 @@ internal static partial class LineShape
     }
 
     /// <summary>/dev/kmsg escapes non-printable bytes as \xNN; decode them (a \x0a becomes a real newline inside one record).</summary>
-    public static string Unescape(string text)
-    {
-        if (!text.Contains("\\x", StringComparison.Ordinal))
-        {
-            return text;
-        }
-
-        var bytes = new List<byte>(text.Length);
-        byte[] utf8 = Encoding.UTF8.GetBytes(text);
-        for (int i = 0; i < utf8.Length; i++)
-        {
-            if (utf8[i] == (byte)'\\' && i + 3 < utf8.Length + 0 && utf8[i + 1] == (byte)'x' && IsHex(utf8[i + 2]) && IsHex(utf8[i + 3]))
-            {
-                bytes.Add((byte)((HexValue(utf8[i + 2]) << 4) | HexValue(utf8[i + 3])));
-                i += 3;
-            }
-            else
-            {
-                bytes.Add(utf8[i]);
-            }
-        }
-
-        return Encoding.UTF8.GetString([.. bytes]);
-    }
-
-    private static bool IsHex(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F';
-
-    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
+    public static string Unescape(string text) =>
+        text.Contains("\\x", StringComparison.Ordinal) ? KmsgEscapes.Decode(Encoding.UTF8.GetBytes(text)) : text;
 
     /// <summary>journalctl -o json (MESSAGE, __REALTIME_TIMESTAMP, _HOSTNAME) and generic collector JSON (message/log/msg, @timestamp/time, host).</summary>
     private static bool TryJsonRecord(string s, out ShapedLine shaped)

@@ -461,6 +461,21 @@ public sealed class LogScanner
             state.YearlessLines++;
         }
 
+        return HandleShaped(region, ls, le, lineNo, resume, state, format, shaped, joinable: true);
+    }
+
+    /// <summary>
+    /// One line of a live record stream (a kernel record's text, its stamp known): what a candidate line of a file goes
+    /// through, except joining with neighbours — a record is whole.
+    /// </summary>
+    internal void HandleRecordLine(ScanState state, int lineNo, in ShapedLine shaped)
+    {
+        state.Candidates++;
+        HandleShaped(default, 0, 0, lineNo, 0, state, LogFormat.Kmsg, shaped, joinable: false);
+    }
+
+    private int HandleShaped(ReadOnlySpan<byte> region, int ls, int le, int lineNo, int resume, ScanState state, LogFormat format, ShapedLine shaped, bool joinable)
+    {
         string body = FirstLine(shaped.Body);
         EventAssembler assembler = state.Assembler;
         bool elided = IsElided(body);
@@ -486,7 +501,7 @@ public sealed class LogScanner
         {
             // A record wrapped onto the next physical line(s) by a mail client or a terminal, or this line is the
             // wrapped tail of a record that started on an earlier line (which had no needle of its own).
-            if (TryJoin(region, ls, le, lineNo, format, assembler, ref shaped, out LineMatch joined, out int joinedLine, out int joinedEnd)
+            if (joinable && TryJoin(region, ls, le, lineNo, format, assembler, ref shaped, out LineMatch joined, out int joinedLine, out int joinedEnd)
                 && !(match.OpenEnded && (joined.Signature != match.Signature || joined.OpenEnded))
                 && !(match.DeviceInferred && joined.DeviceInferred))
             {
@@ -733,9 +748,9 @@ public sealed class LogScanner
     }
 
     /// <summary>Mutable per-input counters and the assembler.</summary>
-    internal sealed class ScanState(string file, string? host)
+    internal sealed class ScanState(string file, string? host, bool trackInFlight = false)
     {
-        public EventAssembler Assembler { get; } = new(file, host);
+        public EventAssembler Assembler { get; } = new(file, host) { TrackInFlight = trackInFlight };
         public string File { get; } = file;
         public LogFormat Format { get; set; }
         public long Bytes { get; set; }

@@ -19,6 +19,8 @@ internal static class MetricContract
         ["resetscope_incidents_total"] = ["kind"],
         ["resetscope_kmsg_records_total"] = ["origin"],
         ["resetscope_kmsg_lost_records_total"] = [],
+        ["resetscope_incidents_dropped_total"] = ["kind"],
+        ["resetscope_kernel_log_capped_total"] = [],
         ["resetscope_agent_start_time_seconds"] = [],
         ["resetscope_agent_last_sample_timestamp_seconds"] = [],
         ["resetscope_build_info"] = ["version"],

@@ -21,6 +21,8 @@ public sealed class AgentMetrics
     public const string IncidentsTotal = "resetscope_incidents_total";
     public const string KmsgRecordsTotal = "resetscope_kmsg_records_total";
     public const string KmsgLostRecordsTotal = "resetscope_kmsg_lost_records_total";
+    public const string IncidentsDroppedTotal = "resetscope_incidents_dropped_total";
+    public const string KernelLogCappedTotal = "resetscope_kernel_log_capped_total";
     public const string AgentStartTimeSeconds = "resetscope_agent_start_time_seconds";
     public const string AgentLastSampleTimestampSeconds = "resetscope_agent_last_sample_timestamp_seconds";
     public const string BuildInfo = "resetscope_build_info";
@@ -39,6 +41,8 @@ public sealed class AgentMetrics
     private readonly Counter _kmsgKernel;
     private readonly Counter _kmsgUser;
     private readonly Counter _kmsgLost;
+    private readonly CounterFamily _incidentsDropped;
+    private readonly Counter _kernelLogCapped;
     private readonly GaugeFamily _lastSample;
 
     /// <param name="time">The agent's clock; its "now" at construction is the start time.</param>
@@ -73,6 +77,11 @@ public sealed class AgentMetrics
         _kmsgKernel = kmsg.WithLabels("kernel");
         _kmsgUser = kmsg.WithLabels("user");
         _kmsgLost = r.AddCounter(KmsgLostRecordsTotal, "/dev/kmsg records overwritten before the agent read them.").WithLabels();
+        _incidentsDropped = r.AddCounter(IncidentsDroppedTotal,
+            "Incidents not stored because more than the per-minute cap, or too many awaiting their window after, came at once (a flood of events).",
+            "kind");
+        _kernelLogCapped = r.AddCounter(KernelLogCappedTotal,
+            "Kernel-log assembler entries refused by its caps (devices remembered, resets open at once, lines per reset).").WithLabels();
         Gauge start = r.AddGauge(AgentStartTimeSeconds, "Unix time the agent started, in seconds.").WithLabels();
         // Created by the first sample: before it, no series is better than a sample "taken" in 1970.
         _lastSample = r.AddGauge(AgentLastSampleTimestampSeconds, "Unix time of the last recorder sample, in seconds.");
@@ -84,6 +93,7 @@ public sealed class AgentMetrics
         foreach (string kind in (ReadOnlySpan<string>)["reset", "near-miss", "starvation"])
         {
             _incidents.WithLabels(kind);
+            _incidentsDropped.WithLabels(kind);
         }
     }
 
@@ -128,6 +138,11 @@ public sealed class AgentMetrics
     public void KmsgRecord(bool fromKernel) => (fromKernel ? _kmsgKernel : _kmsgUser).Inc();
 
     public void KmsgLost(ulong n) => _kmsgLost.Add(n);
+
+    /// <param name="kind">"reset", "near-miss" or "starvation".</param>
+    public void IncidentDropped(string kind) => _incidentsDropped.WithLabels(kind).Inc();
+
+    public void KernelLogCapped(long n) => _kernelLogCapped.Add(n);
 
     private static double UnixSeconds(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
 

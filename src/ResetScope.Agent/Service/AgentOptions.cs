@@ -34,6 +34,16 @@ public sealed record AgentOptions
     /// <summary>Thread sweeps when nothing is wrong (every second after a trigger).</summary>
     public TimeSpan ThreadSweep { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Incidents stored in any minute at most; past it (a flood of events) they are counted in
+    /// resetscope_incidents_dropped_total and noted in the next incident stored. Each incident freezes the recorder's
+    /// window, runs the diagnosis and writes a bundle: the cap keeps a flood's cost bounded.
+    /// </summary>
+    public int MaxIncidentsPerMinute { get; init; } = 30;
+
+    /// <summary>Incidents awaiting their window after (<see cref="WindowAfter"/>) at most; past it, as above.</summary>
+    public int MaxUnfinishedIncidents { get; init; } = 64;
+
     public TimeSpan IncidentMaxAge { get; init; } = TimeSpan.FromDays(30);
 
     public long IncidentMaxBytes { get; init; } = 256L * 1024 * 1024;

@@ -8,6 +8,7 @@ using ResetScope.Diagnosis.Recording;
 using ResetScope.Host;
 using ResetScope.Host.Kmsg;
 using ResetScope.Host.Recorder;
+using ResetScope.KernelLog;
 
 namespace ResetScope.Agent.Service;
 
@@ -16,10 +17,12 @@ public sealed record CommittedIncident(long Id, IncidentKind Kind, string Summar
 
 /// <summary>
 /// The agent's work, one <see cref="Step"/> at a time on one thread: drain /dev/kmsg (resuming after the persisted
-/// cursor), find resets, starvation and precursor lines as they arrive, run the flight recorder, and for each reset,
-/// near miss or starvation event commit an incident (the event, the recorder window before it, host facts,
-/// findings) — completed with the window after it once that has passed — and update the metrics. The caller owns
-/// the loop and the waiting (<see cref="AgentRunner"/> in production, a manual clock in tests).
+/// cursor) into the same event assembler <c>scan</c> uses, one record at a time as it arrives (no record is kept), run
+/// the flight recorder, and for each reset, near miss or starvation event commit an incident (the event, the
+/// recorder window before it, host facts, findings) — completed with the window after it once that has passed — and
+/// update the metrics. Everything it holds is capped (<see cref="AgentOptions"/>): a kernel-log flood of any length
+/// costs CPU, not memory, and what a cap refuses is counted. The caller owns the loop and the waiting
+/// (<see cref="AgentRunner"/> in production, a manual clock in tests).
 /// </summary>
 public sealed class AgentService : IDisposable
 {
@@ -33,12 +36,15 @@ public sealed class AgentService : IDisposable
     private readonly TimeProvider _time;
     private readonly OtlpExport? _otlp;
     private readonly Func<long> _monotonicUs;
-    private readonly KernelEventWatcher _watcher = new();
-    private readonly HashSet<string> _known = [];
-    private readonly Dictionary<string, Pending> _pending = [];
+    private readonly KernelRecordAssembler _assembler = new("/dev/kmsg");
+    private readonly AssemblerChanges _changes = new();
+    private readonly KnownKeys _known = new(MaxKnownKeys);
+    private readonly Dictionary<long, TrackedReset> _tracked = [];
     private readonly List<Unfinished> _unfinished = [];
-    private readonly Dictionary<string, ResetEvent> _latest = [];
-    private readonly HashSet<ulong> _injected = [];
+    private readonly SequenceRanges _injected = new(MaxInjectedRanges);
+    private readonly Queue<long> _recentCommits = new();
+    private readonly byte[]? _trustedTag;
+    private readonly long[] _precursorTriggeredAt;
     private readonly HostFacts _facts;
     private readonly string _bootId;
     private readonly ulong[] _previousWait;
@@ -56,8 +62,19 @@ public sealed class AgentService : IDisposable
     private ulong? _lastSeq;
     private ulong _lostSeen;
     private int _gapsSeen;
-    private bool _fresh;
     private long _lastResetTs = long.MinValue;
+    private bool _fed;
+    private long _lastRecordUptimeUs = long.MinValue;
+    private long _lastRecordMonotonicUs;
+    private long _droppedIncidents;
+    private long _droppedSinceCommit;
+    private long _cappedSeen;
+
+    /// <summary>Committed event keys remembered (so a record re-read after a restart is not committed twice).</summary>
+    private const int MaxKnownKeys = 16_384;
+
+    /// <summary>Runs of consecutive injected sequence numbers remembered (tests and labs tag every record they write).</summary>
+    private const int MaxInjectedRanges = 1024;
 
     public AgentService(AgentOptions options, KmsgReader kmsg, IncidentStore store, AgentMetrics metrics, TimeProvider time, OtlpExport? otlp = null, Func<long>? monotonicUs = null)
     {
@@ -82,6 +99,8 @@ public sealed class AgentService : IDisposable
         _waitRunMs = new double[cpus];
         _waitRunStart = new long[cpus];
         _ksoftirqdNames = Enumerable.Range(0, cpus).Select(c => string.Create(CultureInfo.InvariantCulture, $"ksoftirqd/{c}")).ToArray();
+        _precursorTriggeredAt = Enumerable.Repeat(long.MinValue, cpus + 1).ToArray();
+        _trustedTag = options.TrustedTestTag is { } tag ? KmsgEscaped(tag) : null;
 
         // Resume after the last record whose consequences were committed; events already stored are not stored twice.
         if (store.LoadCursor() is { } cursor && cursor.BootId == _bootId)
@@ -102,7 +121,7 @@ public sealed class AgentService : IDisposable
 
     public CpuRecorder Recorder { get; }
 
-    /// <summary>Incidents committed since start, oldest first.</summary>
+    /// <summary>Incidents committed since start, oldest first (the newest 1,024).</summary>
     public IReadOnlyList<CommittedIncident> Committed => _committed;
 
     /// <summary>Raised after each commit (on the agent's thread).</summary>
@@ -114,9 +133,12 @@ public sealed class AgentService : IDisposable
         get
         {
             long next = Recorder.DueAt;
-            foreach (Pending p in _pending.Values)
+            foreach (TrackedReset t in _tracked.Values)
             {
-                next = Math.Min(next, p.FirstSeen + Ticks(_options.Settle));
+                if (!t.Committed)
+                {
+                    next = Math.Min(next, t.FirstSeen + Ticks(_options.Settle));
+                }
             }
 
             foreach (Unfinished u in _unfinished)
@@ -132,18 +154,31 @@ public sealed class AgentService : IDisposable
     public void Step()
     {
         DrainKmsg();
-        if (_fresh)
+        if (_fed || _assembler.OpenResets > 0)
         {
-            _fresh = false;
-            Handle(_watcher.Rescan());
+            // With resets open, the kernel clock's "now" lets the assembler end those no later record can join.
+            long? uptimeNow = _lastRecordUptimeUs == long.MinValue ? null : _lastRecordUptimeUs + Math.Max(0, _monotonicUs() - _lastRecordMonotonicUs);
+            _fed = false;
+            _assembler.Take(_changes, uptimeNow);
+            if (!_changes.IsEmpty)
+            {
+                Handle(_changes);
+                _changes.Clear();
+            }
+
+            if (_assembler.CappedEntries > _cappedSeen)
+            {
+                _metrics.KernelLogCapped(_assembler.CappedEntries - _cappedSeen);
+                _cappedSeen = _assembler.CappedEntries;
+            }
         }
 
         long now = _time.GetTimestamp();
-        if (_pending.Count > 0)
+        if (_tracked.Count > 0)
         {
-            foreach (Pending p in _pending.Values.Where(p => now - p.FirstSeen >= Ticks(_options.Settle)).ToList())
+            foreach (TrackedReset t in _tracked.Values.Where(t => !t.Committed && now - t.FirstSeen >= Ticks(_options.Settle)).ToList())
             {
-                CommitReset(p.Reset);
+                CommitReset(t);
             }
         }
 
@@ -195,9 +230,13 @@ public sealed class AgentService : IDisposable
     /// <summary>Commits what is still pending and saves the cursor (a clean stop).</summary>
     public void Flush()
     {
-        foreach (Pending p in _pending.Values.ToList())
+        _assembler.Finish();
+        _assembler.Take(_changes);
+        Handle(_changes);
+        _changes.Clear();
+        foreach (TrackedReset t in _tracked.Values.Where(t => !t.Committed).ToList())
         {
-            CommitReset(p.Reset);
+            CommitReset(t);
         }
 
         foreach (Unfinished u in _unfinished.ToList())
@@ -217,7 +256,8 @@ public sealed class AgentService : IDisposable
 
     private void DrainKmsg()
     {
-        while (_kmsg.Next() is { } record)
+        // One read() per record until none is pending; each record is parsed in place and fed to the assembler at once.
+        while (_kmsg.TryRead(out KmsgRecordView record))
         {
             if (_resumeAfter is ulong resume)
             {
@@ -236,20 +276,26 @@ public sealed class AgentService : IDisposable
 
             _lastSeq = record.Sequence;
             _metrics.KmsgRecord(record.FromKernel);
-            KmsgRecord trusted = record;
+            ReadOnlySpan<byte> text = record.Text;
             if (!record.FromKernel)
             {
-                if (_options.TrustedTestTag is not { } tag || !record.Text.StartsWith(tag, StringComparison.Ordinal))
+                if (_trustedTag is null || !text.StartsWith(_trustedTag))
                 {
                     continue; // user space can write anything to /dev/kmsg: never a driver event
                 }
 
-                trusted = record with { Facility = 0, Text = record.Text[tag.Length..] };
+                text = text[_trustedTag.Length..];
                 _injected.Add(record.Sequence);
             }
 
-            _watcher.Add(trusted);
-            _fresh = true;
+            _assembler.Feed(record.Sequence, record.TimestampUs, text);
+            _lastRecordUptimeUs = record.TimestampUs;
+            _fed = true;
+        }
+
+        if (_fed)
+        {
+            _lastRecordMonotonicUs = _monotonicUs();
         }
 
         if (_kmsg.Lost > _lostSeen)
@@ -259,68 +305,144 @@ public sealed class AgentService : IDisposable
         }
     }
 
-    private void Handle(WatchResult found)
+    /// <summary>The tag as it reads in /dev/kmsg's escaped text.</summary>
+    private static byte[] KmsgEscaped(string tag)
     {
-        // Every reset in flight is pending before any is committed, so a commit's cursor never skips one.
-        foreach (WatchedReset r in found.Resets)
+        var bytes = new List<byte>();
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(tag))
         {
-            _latest[r.Key] = r.Event;
-            if (_known.Contains(r.Key))
+            if (b < 0x20 || b >= 0x7F || b == (byte)'\\')
             {
-                continue; // committed already (maybe before a restart); Finish picks up the latest version
+                bytes.AddRange(System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"\\x{b:x2}")));
             }
-
-            _pending[r.Key] = _pending.TryGetValue(r.Key, out Pending? p) ? p with { Reset = r } : new Pending(r, _time.GetTimestamp());
+            else
+            {
+                bytes.Add(b);
+            }
         }
 
-        foreach (Pending p in _pending.Values.Where(p => p.Reset.Event.Outcome != ResetOutcome.Unknown).ToList())
+        return [.. bytes];
+    }
+
+    private void Handle(AssemblerChanges found)
+    {
+        long now = _time.GetTimestamp();
+        foreach (long id in found.Withdrawn)
         {
-            CommitReset(p.Reset);
+            _tracked.Remove(id); // not a reset after all; an incident already committed for it stays
+        }
+
+        // Every reset in flight is tracked before any is committed, so a commit's cursor never skips one.
+        foreach (AssembledReset r in found.Resets)
+        {
+            if (!_tracked.TryGetValue(r.Id, out TrackedReset? t))
+            {
+                // The key is fixed when the reset is first seen: its first record (and driver) do not change after.
+                t = new TrackedReset(string.Create(CultureInfo.InvariantCulture, $"{r.Event.Driver}|{r.FirstSequence}"), now)
+                {
+                    Committed = false,
+                };
+                _tracked[r.Id] = t;
+                t.Committed = _known.Contains(t.Key); // committed before a restart; Finish picks up the latest version
+            }
+
+            t.Event = r.Event;
+            t.FirstSequence = r.FirstSequence;
+            t.LastUptimeUs = r.LastUptimeUs;
+            t.Closed = r.Closed;
+        }
+
+        foreach (TrackedReset t in _tracked.Values.Where(t => !t.Committed && (t.Closed || t.Event!.Outcome != ResetOutcome.Unknown)).ToList())
+        {
+            CommitReset(t);
+        }
+
+        foreach (long id in _tracked.Where(kv => kv.Value.Closed && kv.Value.Committed).Select(kv => kv.Key).ToList())
+        {
+            _tracked.Remove(id);
         }
 
         foreach ((StarvationEvent e, ulong seq) in found.Starvations)
         {
             string key = $"starvation|{e.Type}|{seq}";
-            if (_known.Add(key))
+            if (!_known.Add(key))
             {
-                _metrics.Starvation(e);
-                Commit(IncidentKind.Starvation, key, $"{e.Type}{(e.Cpu is int c ? $" on CPU {c}" : "")}{(e.Comm is { } comm ? $" ({comm})" : "")}", null, e, null, null, _injected.Contains(seq), seq);
+                continue;
             }
+
+            _metrics.Starvation(e);
+
+            // A soft lockup reported every few seconds, a hung-task dump per task: one incident while the first is open.
+            Unfinished? same = _unfinished.Find(u => u.Kind == IncidentKind.Starvation && u.Starvation is { } s && s.Type == e.Type && s.Cpu == e.Cpu);
+            if (same is not null)
+            {
+                same.Repeats++;
+                continue;
+            }
+
+            Commit(IncidentKind.Starvation, key, $"{e.Type}{(e.Cpu is int c ? $" on CPU {c}" : "")}{(e.Comm is { } comm ? $" ({comm})" : "")}", null, e, null, null, _injected.Contains(seq), null, seq);
         }
 
         foreach ((PrecursorEvent e, ulong _) in found.Precursors)
         {
             int cpu = e.Queue is int q && Recorder.QueueCpus.TryGetValue(q, out int c) ? c : -1;
-            Recorder.Trigger(cpu, e.Text);
+
+            // A flood of "Found a Tx that wasn't completed on time" lines: one trigger per CPU per second is enough.
+            ref long at = ref _precursorTriggeredAt[cpu < 0 || cpu >= Recorder.Cpus ? Recorder.Cpus : cpu];
+            if (at == long.MinValue || now - at >= _time.TimestampFrequency)
+            {
+                at = now;
+                Recorder.Trigger(cpu, e.Text);
+            }
         }
     }
 
-    private void CommitReset(WatchedReset r)
+    private void CommitReset(TrackedReset t)
     {
-        _pending.Remove(r.Key);
-        if (!_known.Add(r.Key))
+        t.Committed = true;
+        if (!_known.Add(t.Key))
         {
             return;
         }
 
-        ResetEvent e = r.Event;
+        ResetEvent e = t.Event!;
         _lastResetTs = _time.GetTimestamp();
         _metrics.ResetSeen(e);
         _otlp?.Reset(e);
         string summary = Summary(e);
-        bool injected = r.Sequences.Any(_injected.Contains);
-        // Latency runs from the record that made the reset known in full (its newest) to the commit.
-        Commit(IncidentKind.Reset, r.Key, summary, e, null, null, r.Key, injected, r.Sequences.Count > 0 ? r.Sequences.Max() : r.FirstSequence, r.FirstSequence);
+        bool injected = e.Lines.Any(l => _injected.Contains((ulong)l)) || _injected.Contains(t.FirstSequence);
         int cpu = e.NapiCpu ?? (e.Queue is int qq && Recorder.QueueCpus.TryGetValue(qq, out int c) ? c : -1);
-        Recorder.Trigger(cpu, summary);
+        if (Commit(IncidentKind.Reset, t.Key, summary, e, null, null, t, injected, t.LastUptimeUs, t.FirstSequence))
+        {
+            Recorder.Trigger(cpu, summary);
+        }
     }
 
-    private void Commit(IncidentKind kind, string key, string summary, ResetEvent? reset, StarvationEvent? starvation, (int Cpu, double WaitMs)? nearMiss, string? resetKey, bool injected, ulong? sequence, ulong? hold = null)
+    /// <summary>Stores an incident, or counts it as dropped when the incident caps are reached; true when stored.</summary>
+    private bool Commit(IncidentKind kind, string key, string summary, ResetEvent? reset, StarvationEvent? starvation, (int Cpu, double WaitMs)? nearMiss, TrackedReset? tracked, bool injected, long? recordUptimeUs, ulong? hold = null)
     {
         long now = _time.GetTimestamp();
+        while (_recentCommits.Count > 0 && now - _recentCommits.Peek() >= Ticks(TimeSpan.FromMinutes(1)))
+        {
+            _recentCommits.Dequeue();
+        }
+
+        if (_recentCommits.Count >= _options.MaxIncidentsPerMinute || _unfinished.Count >= _options.MaxUnfinishedIncidents)
+        {
+            // A flood of events: the incidents already open hold the recorder windows that matter; these are counted.
+            _droppedIncidents++;
+            _droppedSinceCommit++;
+            _metrics.IncidentDropped(kind.ToJsonName());
+            return false;
+        }
+
+        _recentCommits.Enqueue(now);
         long from = now - Ticks(_options.WindowBefore);
-        IncidentContent content = Content(kind, key, reset, starvation, nearMiss, injected, from, now, null);
-        long? latency = sequence is ulong seq && _watcher.TimestampOf(seq) is long us ? Math.Max(0, _monotonicUs() - us) : null;
+        IReadOnlyList<string> notes = _droppedSinceCommit == 0 ? [] :
+            [string.Create(CultureInfo.InvariantCulture, $"{_droppedSinceCommit} incident(s) before this one were not stored: more than {_options.MaxIncidentsPerMinute} a minute or {_options.MaxUnfinishedIncidents} awaiting their window after ({_droppedIncidents} since start; resetscope_incidents_dropped_total)")];
+        _droppedSinceCommit = 0;
+        IncidentContent content = Content(kind, key, reset, starvation, nearMiss, injected, from, now, null) with { Notes = notes };
+        long? latency = recordUptimeUs is long us ? Math.Max(0, _monotonicUs() - us) : null;
         content = content with { LatencyUs = latency };
         var incident = new Incident
         {
@@ -336,19 +458,33 @@ public sealed class AgentService : IDisposable
         long id = _store.Add(incident, SafeCursor(hold));
         _metrics.IncidentWritten(kind.ToJsonName());
         _otlp?.Incident(kind.ToJsonName(), incident.Summary, [new("resetscope.incident.id", id), new("resetscope.event_key", key)], incident.CreatedUtc);
-        _unfinished.Add(new Unfinished(id, kind, key, resetKey, starvation, nearMiss, injected, from, now, now + Ticks(_options.WindowAfter), content.LatencyUs, incident, hold));
+        _unfinished.Add(new Unfinished(id, kind, key, tracked, starvation, nearMiss, injected, from, now, now + Ticks(_options.WindowAfter), content.LatencyUs, incident, hold) { Notes = notes });
         var committed = new CommittedIncident(id, kind, incident.Summary, latency);
+        if (_committed.Count >= MaxCommittedListed)
+        {
+            _committed.RemoveAt(0);
+        }
+
         _committed.Add(committed);
         IncidentCommitted?.Invoke(committed);
+        return true;
     }
+
+    /// <summary>Incidents kept in <see cref="Committed"/> (the newest).</summary>
+    private const int MaxCommittedListed = 1024;
 
     /// <summary>The window after has passed: rewrite the bundle with it and the latest version of the event.</summary>
     private void Finish(Unfinished u)
     {
         _unfinished.Remove(u);
-        ResetEvent? reset = u.ResetKey is { } k && _latest.TryGetValue(k, out ResetEvent? latest) ? latest : null;
+        ResetEvent? reset = u.Reset?.Event;
         long now = _time.GetTimestamp();
-        IncidentContent content = Content(u.Kind, u.Key, reset, u.Starvation, u.NearMiss, u.Injected, u.From, u.At, Extract(u.At, now, Recorder.Windows(u.At, now))) with { LatencyUs = u.LatencyUs };
+        IncidentContent content = Content(u.Kind, u.Key, reset, u.Starvation, u.NearMiss, u.Injected, u.From, u.At, Extract(u.At, now, Recorder.Windows(u.At, now))) with
+        {
+            LatencyUs = u.LatencyUs,
+            Repeats = u.Repeats,
+            Notes = u.Notes,
+        };
         _store.Update(u.Incident with
         {
             Id = u.Id,
@@ -491,13 +627,13 @@ public sealed class AgentService : IDisposable
         if (nicCpu && run < ResetMs)
         {
             _metrics.NearMiss(cpu);
-            Commit(IncidentKind.NearMiss, key, string.Create(CultureInfo.InvariantCulture, $"near miss: CPU {cpu}'s softirq work waited {run / 1000:0.0} s (a reset needs 5 s)"), null, null, (cpu, run), null, false, null);
+            _ = Commit(IncidentKind.NearMiss, key, string.Create(CultureInfo.InvariantCulture, $"near miss: CPU {cpu}'s softirq work waited {run / 1000:0.0} s (a reset needs 5 s)"), null, null, (cpu, run), null, false, null);
         }
         else
         {
             var e = new StarvationEvent { File = "flight recorder", Type = "softirq-wait", Cpu = cpu, DurationS = Math.Round(run / 1000, 3) };
             _metrics.Starvation(e);
-            Commit(IncidentKind.Starvation, key, string.Create(CultureInfo.InvariantCulture, $"softirq work on CPU {cpu} waited {run / 1000:0.0} s"), null, e, null, null, false, null);
+            _ = Commit(IncidentKind.Starvation, key, string.Create(CultureInfo.InvariantCulture, $"softirq work on CPU {cpu} waited {run / 1000:0.0} s"), null, e, null, null, false, null);
         }
     }
 
@@ -513,7 +649,7 @@ public sealed class AgentService : IDisposable
             return null;
         }
 
-        IEnumerable<ulong> held = _pending.Values.Select(p => p.Reset.FirstSequence)
+        IEnumerable<ulong> held = _tracked.Values.Where(t => !t.Committed).Select(t => t.FirstSequence)
             .Concat(_unfinished.Where(u => u.FirstSequence.HasValue).Select(u => u.FirstSequence!.Value));
         if (hold is ulong h)
         {
@@ -561,7 +697,89 @@ public sealed class AgentService : IDisposable
         }
     }
 
-    private sealed record Pending(WatchedReset Reset, long FirstSeen);
+    /// <summary>A reset the assembler reported: its latest version, and whether its incident is stored.</summary>
+    private sealed class TrackedReset(string key, long firstSeen)
+    {
+        public string Key { get; } = key;
 
-    private sealed record Unfinished(long Id, IncidentKind Kind, string Key, string? ResetKey, StarvationEvent? Starvation, (int Cpu, double WaitMs)? NearMiss, bool Injected, long From, long At, long Due, long? LatencyUs, Incident Incident, ulong? FirstSequence);
+        public long FirstSeen { get; } = firstSeen;
+
+        public ResetEvent? Event { get; set; }
+
+        public ulong FirstSequence { get; set; }
+
+        public long? LastUptimeUs { get; set; }
+
+        public bool Closed { get; set; }
+
+        public bool Committed { get; set; }
+    }
+
+    private sealed record Unfinished(long Id, IncidentKind Kind, string Key, TrackedReset? Reset, StarvationEvent? Starvation, (int Cpu, double WaitMs)? NearMiss, bool Injected, long From, long At, long Due, long? LatencyUs, Incident Incident, ulong? FirstSequence)
+    {
+        /// <summary>Events of the same kind and CPU folded into this incident while it was open (itself included).</summary>
+        public int Repeats { get; set; } = 1;
+
+        public IReadOnlyList<string> Notes { get; init; } = [];
+    }
+
+    /// <summary>A set of strings that forgets the oldest past its capacity.</summary>
+    private sealed class KnownKeys(int capacity)
+    {
+        private readonly HashSet<string> _set = new(StringComparer.Ordinal);
+        private readonly Queue<string> _order = new();
+
+        public bool Contains(string key) => _set.Contains(key);
+
+        public bool Add(string key)
+        {
+            if (!_set.Add(key))
+            {
+                return false;
+            }
+
+            _order.Enqueue(key);
+            if (_order.Count > capacity)
+            {
+                _set.Remove(_order.Dequeue());
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Sequence numbers as runs of consecutive ones; forgets the oldest runs past its capacity.</summary>
+    private sealed class SequenceRanges(int capacity)
+    {
+        private readonly List<(ulong From, ulong To)> _runs = [];
+
+        public void Add(ulong seq)
+        {
+            if (_runs.Count > 0 && _runs[^1].To + 1 == seq)
+            {
+                _runs[^1] = (_runs[^1].From, seq);
+                return;
+            }
+
+            if (_runs.Count == capacity)
+            {
+                _runs.RemoveAt(0);
+            }
+
+            _runs.Add((seq, seq));
+        }
+
+        public bool Contains(ulong seq)
+        {
+            for (int i = _runs.Count - 1; i >= 0; i--)
+            {
+                if (seq >= _runs[i].From && seq <= _runs[i].To)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 }

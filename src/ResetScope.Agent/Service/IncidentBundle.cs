@@ -42,6 +42,12 @@ public sealed record IncidentContent
     public IReadOnlyList<string> Gaps { get; init; } = [];
 
     public IReadOnlyList<string> Triggers { get; init; } = [];
+
+    /// <summary>Events of the same kind and CPU folded into this incident while it was open (itself included).</summary>
+    public int Repeats { get; init; } = 1;
+
+    /// <summary>What the agent could not do around this incident (incidents dropped by the caps).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 /// <summary>A stretch of the recorder: every CPU's summary and the sample-by-sample series of the CPUs that matter.</summary>
@@ -61,6 +67,7 @@ public static class IncidentBundle
             w.WriteString("boot_id", c.BootId);
             w.WriteString("detected", Time(c.DetectedUtc));
             w.WriteBoolean("injected", c.Injected);
+            w.WriteNumber("repeats", c.Repeats);
             if (c.LatencyUs is long l)
             {
                 w.WriteNumber("latency_us", l);
@@ -124,6 +131,13 @@ public static class IncidentBundle
             foreach (string t in c.Triggers)
             {
                 w.WriteStringValue(t);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("notes");
+            foreach (string n in c.Notes)
+            {
+                w.WriteStringValue(n);
             }
 
             w.WriteEndArray();

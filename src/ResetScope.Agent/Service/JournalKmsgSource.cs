@@ -20,6 +20,12 @@ public sealed class JournalKmsgSource : IKmsgSource
     private readonly SemaphoreSlim _arrived = new(0);
     private ulong _sequence;
 
+    /// <summary>
+    /// Entries held while the agent is behind: past this the oldest go, and the gap in their sequence numbers is counted
+    /// as lost, as the kernel's ring does for /dev/kmsg.
+    /// </summary>
+    private const int MaxQueued = 65_536;
+
     private JournalKmsgSource(Process journal)
     {
         _journal = journal;
@@ -128,6 +134,11 @@ public sealed class JournalKmsgSource : IKmsgSource
             _sequence++;
             lock (_gate)
             {
+                if (_records.Count >= MaxQueued)
+                {
+                    _records.Dequeue();
+                }
+
                 _records.Enqueue(Encoding.UTF8.GetBytes(record));
             }
 

@@ -26,9 +26,14 @@ public static class AgentCommand
             Description = "tests and labs only: treat user-space /dev/kmsg records that start with this tag as kernel records (incidents are marked injected)",
             Hidden = true,
         };
+        var perMinute = new Option<int>("--max-incidents-per-minute")
+        {
+            Description = "incidents stored in any minute at most; more (a flood of events) are counted in resetscope_incidents_dropped_total",
+            DefaultValueFactory = _ => new AgentOptions().MaxIncidentsPerMinute,
+        };
         var command = new Command("agent", "Run continuously: flight recorder on every CPU, the kernel log as it arrives, incidents stored, metrics at /metrics.")
         {
-            json, procRoot, sysRoot, kmsg, logRoot, store, listen, otlp, interval, retention, duration, trust,
+            json, procRoot, sysRoot, kmsg, logRoot, store, listen, otlp, interval, retention, duration, perMinute, trust,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -55,6 +60,11 @@ public static class AgentCommand
                 throw new UserFacingException($"--sample-interval: '{parse.GetValue(interval)}' is shorter than the 100 ms fast cadence");
             }
 
+            if (parse.GetValue(perMinute) is < 1 and int bad)
+            {
+                throw new UserFacingException($"--max-incidents-per-minute: {bad} is not a positive number");
+            }
+
             var options = new AgentRunOptions
             {
                 Agent = new AgentOptions
@@ -65,6 +75,7 @@ public static class AgentCommand
                     SampleInterval = sampleInterval,
                     IncidentMaxAge = Durations.Parse(parse.GetValue(retention)!, "--retention", TimeSpan.FromDays(3650)),
                     TrustedTestTag = parse.GetValue(trust),
+                    MaxIncidentsPerMinute = parse.GetValue(perMinute),
                 },
                 KmsgPath = parse.GetValue(kmsg)!,
                 StorePath = parse.GetValue(store) ?? IncidentStore.DefaultPath(),

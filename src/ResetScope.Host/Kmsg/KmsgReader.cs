@@ -37,14 +37,21 @@ public sealed class KmsgReader(IKmsgSource source) : IDisposable
     public int Unparsable { get; private set; }
 
     /// <summary>The next record, or null when none is pending.</summary>
-    public KmsgRecord? Next()
+    public KmsgRecord? Next() => TryRead(out KmsgRecordView view) ? view.ToRecord() : null;
+
+    /// <summary>
+    /// The next record parsed in place (valid until the next call), false when none is pending: one read() per record
+    /// (the kernel hands out one per call), no allocation.
+    /// </summary>
+    public bool TryRead(out KmsgRecordView record)
     {
         while (true)
         {
             int n = source.Read(_buffer);
             if (n == 0)
             {
-                return null;
+                record = default;
+                return false;
             }
 
             if (n == Overwritten)
@@ -53,7 +60,7 @@ public sealed class KmsgReader(IKmsgSource source) : IDisposable
                 continue;
             }
 
-            if (!KmsgRecord.TryParse(_buffer.AsSpan(0, n), out KmsgRecord record))
+            if (!KmsgRecordView.TryParse(_buffer.AsSpan(0, n), out record))
             {
                 Unparsable++;
                 continue;
@@ -65,7 +72,7 @@ public sealed class KmsgReader(IKmsgSource source) : IDisposable
             }
 
             _lastSeq = record.Sequence;
-            return record;
+            return true;
         }
     }
 

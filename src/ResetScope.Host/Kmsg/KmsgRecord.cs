@@ -30,6 +30,43 @@ public readonly record struct KmsgRecord(int Facility, int Level, ulong Sequence
     /// <summary>Parses one record as read() returned it. False for anything that is not a kmsg record.</summary>
     public static bool TryParse(ReadOnlySpan<byte> record, out KmsgRecord result)
     {
+        if (!KmsgRecordView.TryParse(record, out KmsgRecordView view))
+        {
+            result = default;
+            return false;
+        }
+
+        result = view.ToRecord();
+        return true;
+    }
+}
+
+/// <summary>
+/// One /dev/kmsg record parsed in place: the header's numbers and the text still \xNN-escaped, as spans of the buffer
+/// read() filled — valid until the next read. What the agent's drain loop works on: no allocation per record.
+/// </summary>
+public readonly ref struct KmsgRecordView
+{
+    public int Facility { get; init; }
+
+    public int Level { get; init; }
+
+    public ulong Sequence { get; init; }
+
+    public long TimestampUs { get; init; }
+
+    public char Flag { get; init; }
+
+    /// <summary>The message as the kernel printed it into the record (escaped), without the dictionary lines.</summary>
+    public ReadOnlySpan<byte> Text { get; init; }
+
+    /// <summary>The continuation lines (" KEY=value\n" each), possibly empty.</summary>
+    public ReadOnlySpan<byte> Dictionary { get; init; }
+
+    public bool FromKernel => Facility == 0;
+
+    public static bool TryParse(ReadOnlySpan<byte> record, out KmsgRecordView result)
+    {
         result = default;
         int semicolon = record.IndexOf((byte)';');
         if (semicolon < 0)
@@ -60,59 +97,36 @@ public readonly record struct KmsgRecord(int Facility, int Level, ulong Sequence
 
         ReadOnlySpan<byte> body = record[(semicolon + 1)..];
         int newline = body.IndexOf((byte)'\n');
-        ReadOnlySpan<byte> text = newline < 0 ? body : body[..newline];
-        string? device = null;
-        if (newline >= 0)
+        result = new KmsgRecordView
         {
-            ReadOnlySpan<byte> rest = body[(newline + 1)..];
-            while (rest.Length > 0)
-            {
-                int end = rest.IndexOf((byte)'\n');
-                ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
-                if (line.StartsWith(" DEVICE="u8))
-                {
-                    device = Encoding.UTF8.GetString(line[" DEVICE=".Length..]);
-                }
-
-                rest = end < 0 ? default : rest[(end + 1)..];
-            }
-        }
-
-        result = new KmsgRecord(prio >> 3, prio & 7, seq, usec, flag, Unescape(text), device);
+            Facility = prio >> 3,
+            Level = prio & 7,
+            Sequence = seq,
+            TimestampUs = usec,
+            Flag = flag,
+            Text = newline < 0 ? body : body[..newline],
+            Dictionary = newline < 0 ? default : body[(newline + 1)..],
+        };
         return true;
     }
 
-    /// <summary>The kernel escapes non-printable bytes (embedded newlines included) as \xNN.</summary>
-    private static string Unescape(ReadOnlySpan<byte> text)
+    /// <summary>The record with its text decoded and the DEVICE= dictionary entry, as strings.</summary>
+    public KmsgRecord ToRecord()
     {
-        if (text.IndexOf("\\x"u8) < 0)
+        string? device = null;
+        ReadOnlySpan<byte> rest = Dictionary;
+        while (rest.Length > 0)
         {
-            return Encoding.UTF8.GetString(text);
+            int end = rest.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
+            if (line.StartsWith(" DEVICE="u8))
+            {
+                device = Encoding.UTF8.GetString(line[" DEVICE=".Length..]);
+            }
+
+            rest = end < 0 ? default : rest[(end + 1)..];
         }
 
-        byte[] buffer = new byte[text.Length];
-        int n = 0;
-        for (int i = 0; i < text.Length; i++)
-        {
-            if (text[i] == (byte)'\\' && i + 3 < text.Length && text[i + 1] == (byte)'x' && Hex(text[i + 2]) is int hi and >= 0 && Hex(text[i + 3]) is int lo and >= 0)
-            {
-                buffer[n++] = (byte)(hi * 16 + lo);
-                i += 3;
-            }
-            else
-            {
-                buffer[n++] = text[i];
-            }
-        }
-
-        return Encoding.UTF8.GetString(buffer, 0, n);
+        return new KmsgRecord(Facility, Level, Sequence, TimestampUs, Flag, ResetScope.Core.KmsgEscapes.Decode(Text), device);
     }
-
-    private static int Hex(byte b) => b switch
-    {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-        _ => -1,
-    };
 }

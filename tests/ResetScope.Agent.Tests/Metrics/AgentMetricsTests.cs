@@ -41,6 +41,8 @@ public sealed class AgentMetricsTests
         m.KmsgRecord(fromKernel: true);
         m.KmsgRecord(fromKernel: false);
         m.KmsgLost(17);
+        m.IncidentDropped("starvation");
+        m.KernelLogCapped(3);
         return m;
     }
 
@@ -69,6 +71,8 @@ public sealed class AgentMetricsTests
             ("resetscope_incidents_total", "counter"),
             ("resetscope_kmsg_records_total", "counter"),
             ("resetscope_kmsg_lost_records_total", "counter"),
+            ("resetscope_incidents_dropped_total", "counter"),
+            ("resetscope_kernel_log_capped_total", "counter"),
             ("resetscope_agent_start_time_seconds", "gauge"),
             ("resetscope_agent_last_sample_timestamp_seconds", "gauge"),
             ("resetscope_build_info", "gauge"),
@@ -104,7 +108,7 @@ public sealed class AgentMetricsTests
         string text = PrometheusTextSerializer.WriteToString(m.Registry);
         List<StrictExpositionParser.Family> families = StrictExpositionParser.Parse(text);
 
-        families.Should().HaveCount(14).And.OnlyContain(f => f.Name.StartsWith("resetscope_", StringComparison.Ordinal));
+        families.Should().HaveCount(16).And.OnlyContain(f => f.Name.StartsWith("resetscope_", StringComparison.Ordinal));
         StrictExpositionParser.Sample reset = families[0].Samples.Should().ContainSingle().Subject;
         reset.Labels.Select(l => l.Key).Should().Equal("driver", "dev", "reason", "ena_reason", "outcome");
         reset.Label("driver").Should().Be("ena\"} evil_metric 1\n# TYPE evil_metric counter\nevil_metric 1");
