@@ -55,6 +55,7 @@ public sealed class KernelRecordAssembler
     private bool _started;
     private int _lastLine;
     private long _lastUptime;
+    private bool _ended;
 
     public KernelRecordAssembler(string source = "/dev/kmsg")
     {
@@ -117,7 +118,7 @@ public sealed class KernelRecordAssembler
         _inFlight.Clear();
         _precursors.Clear();
         _starvations.Clear();
-        assembler.TakeFinished(_finished, _precursors, _starvations, _lastLine, uptimeUs ?? _lastUptime);
+        assembler.TakeFinished(_finished, _precursors, _starvations, _ended ? int.MaxValue : _lastLine, uptimeUs ?? _lastUptime);
         assembler.TakeInFlight(_inFlight, changes.Withdrawn);
         foreach (ScannedReset r in _finished)
         {
@@ -146,10 +147,12 @@ public sealed class KernelRecordAssembler
     public void Finish()
     {
         _state.Assembler.Finish();
+        _ended = true; // nothing more can complete what is held back (an RCU stall's CPU line)
     }
 
     private void FeedCandidate(ulong sequence, long timestampUs, string text)
     {
+        _ended = false;
         int lineNo = LineOf(sequence);
         CandidateRecords++;
         _lastUptime = timestampUs;
