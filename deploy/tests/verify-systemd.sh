@@ -3,7 +3,7 @@
 #
 # `systemd-analyze verify` on deploy/systemd/resetscope-agent.service, offline (systemd need not be PID 1).
 # verify insists that ExecStart's binary exists and is executable, so the unit is checked with its
-# /usr/local/bin/resetscope replaced by a real built resetscope (the argument; by default the
+# /usr/bin/resetscope replaced by a real built resetscope (the argument; by default the
 # launcher's build, .build/cli/resetscope, built on demand). Then: the capability sets are exactly the
 # three the agent needs, and `systemd-analyze security` rates the unit's exposure at 3.0 or better, so a
 # hardening line cannot be dropped unnoticed.
@@ -31,9 +31,9 @@ bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-sed "s#/usr/local/bin/resetscope #$bin #" "$unit" >"$tmp/resetscope-agent.service"
+sed "s#/usr/bin/resetscope #$bin #" "$unit" >"$tmp/resetscope-agent.service"
 if [ "$(grep -c "^ExecStart=$bin agent " "$tmp/resetscope-agent.service")" != 1 ]; then
-  echo "verify-systemd.sh: expected one 'ExecStart=/usr/local/bin/resetscope agent ...' line in $unit" >&2
+  echo "verify-systemd.sh: expected one 'ExecStart=/usr/bin/resetscope agent ...' line in $unit" >&2
   exit 1
 fi
 

@@ -107,7 +107,7 @@ public class KubernetesManifestTests
         Path.GetDirectoryName(store).Should().Be(MountOf("/var/lib/resetscope"));
         Seq(Agent, "volumeMounts").Where(m => m.Children.ContainsKey("readOnly") && Str(m, "readOnly") == "true")
             .Select(m => Str(m, "mountPath")).Should().BeEquivalentTo(["/host/proc", "/host/sys", "/dev/kmsg"], "only the store and /tmp are writable");
-        Seq(Agent, "volumeMounts").Select(m => Str(m, "mountPath")).Should().Contain("/tmp", "readOnlyRootFilesystem needs a writable /tmp for the .NET runtime");
+        Seq(Agent, "volumeMounts").Select(m => Str(m, "mountPath")).Should().Contain("/tmp", "readOnlyRootFilesystem needs a writable /tmp for temporary files");
     }
 
     [Fact]

@@ -33,7 +33,10 @@ internal static class Repo
     }
 
     /// <summary>Runs a program to completion (at most two minutes) with stdout and stderr captured.</summary>
-    public static Result Run(string program, params string[] args)
+    public static Result Run(string program, params string[] args) => RunWithin(TimeSpan.FromMinutes(2), program, args);
+
+    /// <summary>Runs a program to completion, at most <paramref name="timeout"/>, with stdout and stderr captured.</summary>
+    public static Result RunWithin(TimeSpan timeout, string program, params string[] args)
     {
         var psi = new ProcessStartInfo(program, args)
         {
@@ -44,10 +47,10 @@ internal static class Repo
         using Process p = Process.Start(psi)!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
+        if (!p.WaitForExit(timeout))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in 2 minutes");
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {timeout}");
         }
 
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
