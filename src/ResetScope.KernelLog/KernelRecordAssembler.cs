@@ -89,18 +89,6 @@ public sealed class KernelRecordAssembler
         FeedCandidate(sequence, timestampUs, KmsgEscapes.Decode(escapedText));
     }
 
-    /// <summary>One record whose text is decoded already.</summary>
-    public void Feed(ulong sequence, long timestampUs, string text)
-    {
-        Records++;
-        if (text.Length == 0 || !LogScanner.IsCandidate(Encoding.UTF8.GetBytes(text)))
-        {
-            return;
-        }
-
-        FeedCandidate(sequence, timestampUs, text);
-    }
-
     /// <summary>
     /// Moves into <paramref name="changes"/> what the records fed since the last call finished or changed: resets in flight
     /// (as they read now), ended ones, withdrawn ones, starvation and precursor lines. With <paramref name="uptimeUs"/>

@@ -338,12 +338,9 @@ public sealed class AgentService : IDisposable
             if (!_tracked.TryGetValue(r.Id, out TrackedReset? t))
             {
                 // The key is fixed when the reset is first seen: its first record (and driver) do not change after.
-                t = new TrackedReset(string.Create(CultureInfo.InvariantCulture, $"{r.Event.Driver}|{r.FirstSequence}"), now)
-                {
-                    Committed = false,
-                };
+                string key = string.Create(CultureInfo.InvariantCulture, $"{r.Event.Driver}|{r.FirstSequence}");
+                t = new TrackedReset(key, now) { Committed = _known.Contains(key) }; // committed before a restart: Finish takes the latest version
                 _tracked[r.Id] = t;
-                t.Committed = _known.Contains(t.Key); // committed before a restart; Finish picks up the latest version
             }
 
             t.Event = r.Event;
