@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using ResetScope.Testing;
 
 namespace ResetScope.Cli.Tests;
 
@@ -15,14 +16,9 @@ public class DoctorLiveStarvationTests
 {
     private const string RpsCpus = "/sys/class/net/lo/queues/rx-0/rps_cpus";
 
-    [Fact]
+    [RootFact("steer loopback with RPS and run a SCHED_FIFO loop", 2, RpsCpus, "/proc/self/schedstat")]
     public void A_real_time_hog_on_a_CPU_is_named_with_its_softirq_wait()
     {
-        if (Environment.UserName != "root" || Environment.ProcessorCount < 2 || !File.Exists(RpsCpus) || !File.Exists("/proc/self/schedstat"))
-        {
-            return; // needs root, two CPUs, RPS on loopback and schedstat (CI has them all)
-        }
-
         string savedRps = File.ReadAllText(RpsCpus).Trim();
         using var stop = new CancellationTokenSource();
         Process? burner = null;

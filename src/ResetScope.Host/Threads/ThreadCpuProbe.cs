@@ -23,10 +23,15 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
     private readonly byte[] _buffer = new byte[4096];
     private Dictionary<long, (ulong User, ulong Sys)> _previous = [];
 
+    // The command line of every process seen, read once when it first appears: a process that exits before the
+    // next scan is a zombie whose cmdline reads empty, and a short-lived hog is exactly the one to name.
+    private Dictionary<int, string?> _commands = [];
+
     /// <summary>Reads every thread; returns the usage since the previous call (the first call only primes).</summary>
     public List<ThreadUsage> Scan()
     {
         var now = new Dictionary<long, (ulong, ulong)>(_previous.Count);
+        var commands = new Dictionary<int, string?>(_commands.Count);
         var usage = new List<ThreadUsage>();
         foreach (string pidDir in SafeDirectories(procRoot))
         {
@@ -34,6 +39,13 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
             {
                 continue;
             }
+
+            if (!_commands.TryGetValue(pid, out string? firstCommand))
+            {
+                firstCommand = ReadCommand(pidDir);
+            }
+
+            commands[pid] = firstCommand;
 
             foreach (string taskDir in SafeDirectories(Path.Combine(pidDir, "task")))
             {
@@ -47,12 +59,13 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
                 if (_previous.TryGetValue(key, out (ulong User, ulong Sys) before) && (user > before.User || sys > before.Sys))
                 {
                     double ms = 1000.0 / clockTicksPerSecond;
-                    usage.Add(new ThreadUsage(pid, tid, comm, cpu, (user - before.User) * ms, (sys - before.Sys) * ms, ReadCgroup(pidDir)) { Command = ReadCommand(pidDir) });
+                    usage.Add(new ThreadUsage(pid, tid, comm, cpu, (user - before.User) * ms, (sys - before.Sys) * ms, ReadCgroup(pidDir)) { Command = ReadCommand(pidDir) ?? firstCommand });
                 }
             }
         }
 
         _previous = now;
+        _commands = commands;
         usage.Sort((a, b) => (b.UserMs + b.SysMs).CompareTo(a.UserMs + a.SysMs));
         return usage;
     }
