@@ -58,6 +58,7 @@ public sealed class AgentService : IDisposable
     private IReadOnlyList<CrashLoop> _crashLoops = [];
     private long _retentionAt = long.MinValue;
     private long _cursorSavedAt = long.MinValue;
+    private KmsgCursor? _savedCursor;
     private ulong? _resumeAfter;
     private ulong? _lastSeq;
     private ulong _lostSeen;
@@ -214,9 +215,11 @@ public sealed class AgentService : IDisposable
         if (_cursorSavedAt == long.MinValue || now - _cursorSavedAt >= Ticks(TimeSpan.FromSeconds(5)))
         {
             _cursorSavedAt = now;
-            if (SafeCursor() is { } cursor)
+            if (SafeCursor() is { } cursor && cursor != _savedCursor)
             {
+                // A quiet kernel log leaves the cursor where it was: no SQLite transaction (and fsync) every 5 s for nothing.
                 _store.SaveCursor(cursor);
+                _savedCursor = cursor;
             }
         }
 
