@@ -90,8 +90,9 @@ echo "| native \`resetscope agent\` (.build/release/resetscope) | $(cat "$work/s
 app_mb=$(du -cm --apparent-size .build/cli/*.dll .build/cli/runtimes/linux-x64 | tail -n 1 | cut -f1)
 shared=$(dirname "$(dirname "$(command -v dotnet)")")/shared
 [ -d "$shared" ] || shared=$(dirname "$(readlink -f "$(command -v dotnet)")")/shared
-runtime_mb=$(du -sm --apparent-size "$shared" | cut -f1)
-echo "| JIT \`./resetscope agent\` (the launcher's settings) | $(cat "$work/startup-jit") s | $(cat "$work/rss-jit") | $app_mb MiB of assemblies + the .NET and ASP.NET Core runtimes ($runtime_mb MiB) |"
+# Only the shared framework the app runs on (its runtimeconfig names Microsoft.NETCore.App alone).
+runtime_mb=$(du -sm --apparent-size "$shared/Microsoft.NETCore.App" | cut -f1)
+echo "| JIT \`./resetscope agent\` (the launcher's settings) | $(cat "$work/startup-jit") s | $(cat "$work/rss-jit") | $app_mb MiB of assemblies + the .NET runtime ($runtime_mb MiB) |"
 if [ -n "$node_exporter" ]; then
   echo "| prometheus-node-exporter $("$node_exporter" --version 2>&1 | sed -n '1s/.*version \([^ ]*\).*/\1/p') | | $(cat "$work/rss-node-exporter") | $(mib "$node_exporter") |"
 fi

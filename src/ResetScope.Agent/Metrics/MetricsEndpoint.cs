@@ -55,7 +55,7 @@ public readonly record struct MetricsEndpoint(IPAddress? Address, int Port)
         }
         else if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
-            // One address, not Kestrel's "both loopbacks", so port 0 and the reported port stay one endpoint.
+            // One address, not both loopbacks, so port 0 and the reported port stay one endpoint.
             address = IPAddress.Loopback;
         }
         else if (host.StartsWith('[') && host.EndsWith(']') && IPAddress.TryParse(host[1..^1], out IPAddress? v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)

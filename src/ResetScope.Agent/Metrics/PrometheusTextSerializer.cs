@@ -137,8 +137,8 @@ public static class PrometheusTextSerializer
         writer.Advance(written);
     }
 
-    // Not BuffersExtensions.Write: it asks for a span without a size hint, and Kestrel's chunked response writer may
-    // answer with an empty one. Asking for the exact size is always honoured.
+    // Not BuffersExtensions.Write: it asks for a span without a size hint, and a writer may answer that with an empty
+    // one (Kestrel's chunked response writer did). Asking for the exact size is always honoured.
     private static void WriteBytes(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty)

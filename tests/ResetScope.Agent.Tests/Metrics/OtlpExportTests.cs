@@ -1,11 +1,4 @@
-using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 using ResetScope.Agent.Metrics;
 using ResetScope.Core;
 using ResetScope.Testing;
@@ -30,7 +23,7 @@ public sealed class OtlpExportTests
     [Fact]
     public async Task Metrics_and_incidents_reach_an_OTLP_HTTP_receiver()
     {
-        await using var receiver = await OtlpReceiver.StartAsync(HttpProtocols.Http1);
+        await using var receiver = await OtlpReceiver.StartAsync();
         var metrics = new AgentMetrics(new ManualTimeProvider(), version: "9.9.9");
         metrics.ResetSeen(Eth0Reset());
         metrics.SetNapiThreadWait(39, "ksoftirqd/39", 6.5);
@@ -60,7 +53,7 @@ public sealed class OtlpExportTests
     [Fact]
     public async Task Metrics_reach_an_OTLP_gRPC_receiver()
     {
-        await using var receiver = await OtlpReceiver.StartAsync(HttpProtocols.Http2);
+        await using var receiver = await OtlpReceiver.StartAsync();
         var metrics = new AgentMetrics(new ManualTimeProvider(), version: "1");
         metrics.ResetSeen(Eth0Reset());
 
@@ -91,84 +84,4 @@ public sealed class OtlpExportTests
     }
 
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
-
-    /// <summary>
-    /// A tiny in-process OTLP receiver on a loopback port: records each POST and answers with an empty export
-    /// response (protobuf over HTTP/1.1, or gRPC over cleartext HTTP/2).
-    /// </summary>
-    internal sealed class OtlpReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly ConcurrentQueue<Request> _requests = new();
-        private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        private OtlpReceiver(WebApplication app) => _app = app;
-
-        /// <summary>
-        /// Waits until a request to <paramref name="path"/> has arrived (an export can still be in flight when
-        /// ForceFlush returns: the batch was already taken from the buffer). Null when none comes within the bound.
-        /// </summary>
-        public async Task<Request?> WaitForAsync(string path, TimeSpan within)
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (true)
-            {
-                Task next = Volatile.Read(ref _arrived).Task;
-                if (_requests.FirstOrDefault(r => r.Path == path) is { } found)
-                {
-                    return found;
-                }
-
-                TimeSpan left = within - clock.Elapsed;
-                if (left <= TimeSpan.Zero)
-                {
-                    return null;
-                }
-
-                await next.WaitAsync(left).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-        }
-
-        public sealed record Request(string Path, string? ContentType, byte[] Body);
-
-        public Uri BaseUri { get; private set; } = null!;
-
-        public IReadOnlyCollection<Request> Requests => _requests.ToArray();
-
-        public static async Task<OtlpReceiver> StartAsync(HttpProtocols protocols)
-        {
-            WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = protocols));
-            WebApplication app = builder.Build();
-            var receiver = new OtlpReceiver(app);
-            app.Run(async context =>
-            {
-                using var body = new MemoryStream();
-                await context.Request.Body.CopyToAsync(body);
-                receiver._requests.Enqueue(new Request(context.Request.Path, context.Request.ContentType, body.ToArray()));
-                Interlocked.Exchange(ref receiver._arrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
-                {
-                    // An empty message in gRPC framing (not compressed, length 0), then status OK in the trailers.
-                    context.Response.ContentType = "application/grpc";
-                    context.Response.AppendTrailer("grpc-status", "0");
-                    await context.Response.Body.WriteAsync(new byte[5]);
-                }
-                else
-                {
-                    context.Response.ContentType = "application/x-protobuf";
-                }
-            });
-            await app.StartAsync();
-            receiver.BaseUri = new Uri(app.Urls.Single());
-            return receiver;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
 }

@@ -69,7 +69,7 @@ public sealed class AgentServiceTests
     [Fact]
     public async Task With_an_OTLP_endpoint_the_incident_and_the_reset_counter_are_exported_too()
     {
-        await using var receiver = await ResetScope.Agent.Tests.Metrics.OtlpExportTests.OtlpReceiver.StartAsync(Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+        await using var receiver = await ResetScope.Agent.Tests.Metrics.OtlpReceiver.StartAsync();
         using var agent = new AgentHarness(HostState.Healthy, otlp: registry => new OtlpExport(registry, new OtlpOptions { Endpoint = receiver.BaseUri }));
         agent.RunUntil(1);
         agent.Kmsg.AddRange(AgentHarness.Scenario("keepalive-loss").Select(r => r.ToKmsgLine()));
