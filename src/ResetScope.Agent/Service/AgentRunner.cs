@@ -77,7 +77,7 @@ public static class AgentRunner
             long deadline = service.NextDeadline;
             TimeSpan wait = deadline <= now ? TimeSpan.Zero : time.GetElapsedTime(now, deadline);
             wait = wait > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait;
-            if (!kmsg.WaitReadable(wait) && wait > TimeSpan.Zero && source is not DevKmsg)
+            if (!kmsg.WaitReadable(wait) && wait > TimeSpan.Zero && source is not (DevKmsg or BufferedKmsgSource))
             {
                 stop.Token.WaitHandle.WaitOne(wait);
             }
@@ -96,7 +96,10 @@ public static class AgentRunner
     {
         try
         {
-            return (KmsgSource.Open(path), path);
+            IKmsgSource source = KmsgSource.Open(path);
+
+            // The live device is drained on a thread of its own: a store commit's fsync must not let the kernel overwrite records.
+            return (source is DevKmsg ? new BufferedKmsgSource(source) : source, path);
         }
         catch (IOException e) when (path == "/dev/kmsg")
         {
