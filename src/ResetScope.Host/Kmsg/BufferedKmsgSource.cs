@@ -169,8 +169,10 @@ public sealed class BufferedKmsgSource : IKmsgSource
             record.AsSpan(0, payload).CopyTo(_ring.AsSpan(at + 4));
             _write = at + need;
             _used += need;
-            _count++;
-            _pending.Set();
+            if (++_count == 1)
+            {
+                _pending.Set(); // only on empty → pending: the reader resets it when it finds the ring empty
+            }
         }
     }
 }
