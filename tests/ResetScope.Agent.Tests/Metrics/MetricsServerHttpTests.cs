@@ -390,7 +390,7 @@ public sealed class MetricsServerHttpTests
         using RawHttpClient v4 = await ConnectAsync(new IPEndPoint(IPAddress.Loopback, bound.Port));
         await v4.SendAsync(Request("HEAD", "/metrics"));
         (await v4.ReadResponseAsync(head: true)).Status.Should().Be(200, "IPv4 clients reach the dual-mode socket");
-        if (Socket.OSSupportsIPv6 && HasIPv6Loopback())
+        if (Socket.OSSupportsIPv6 && MetricsServerTests.HasIPv6Loopback())
         {
             using RawHttpClient v6 = await ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, bound.Port));
             await v6.SendAsync(Request("HEAD", "/metrics"));
@@ -440,19 +440,6 @@ public sealed class MetricsServerHttpTests
         }
     }
 
-    private static bool HasIPv6Loopback()
-    {
-        try
-        {
-            using var probe = new TcpListener(IPAddress.IPv6Loopback, 0);
-            probe.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>Alone, so the process-wide allocation count is this test's own.</summary>

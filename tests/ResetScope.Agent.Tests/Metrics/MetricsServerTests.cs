@@ -155,7 +155,8 @@ public sealed class MetricsServerTests
 
     private static string Url(MetricsServer server, string path) => $"http://127.0.0.1:{server.BoundEndPoint!.Port}{path}";
 
-    private static bool HasIPv6Loopback()
+    /// <summary>Whether this host can bind ::1 (some containers have IPv6 disabled).</summary>
+    internal static bool HasIPv6Loopback()
     {
         try
         {
