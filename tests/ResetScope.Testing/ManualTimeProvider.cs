@@ -36,6 +36,21 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// How long until each armed timer fires, soonest first: what a test waits on to know that the code under test
+    /// has armed (or re-armed) its timers before it advances the clock.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> PendingTimers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _timers.Select(t => TimeSpan.FromTicks(t.DueTicks - _ticks)).Order()];
+            }
+        }
+    }
+
     /// <summary>Moves time forward, firing every timer that falls due on the way.</summary>
     public void Advance(TimeSpan by)
     {
@@ -92,6 +107,8 @@ public sealed class ManualTimeProvider : TimeProvider
 
     private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
     {
+        private bool _disposed;
+
         public long DueTicks { get; set; }
 
         public long PeriodTicks { get; private set; }
@@ -100,8 +117,16 @@ public sealed class ManualTimeProvider : TimeProvider
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, Timeout.InfiniteTimeSpan);
+            ArgumentOutOfRangeException.ThrowIfLessThan(period, Timeout.InfiniteTimeSpan);
             lock (owner._gate)
             {
+                // As System.Threading.Timer: a disposed timer is not re-armed, and says so.
+                if (_disposed)
+                {
+                    return false;
+                }
+
                 owner._timers.Remove(this);
                 if (dueTime == Timeout.InfiniteTimeSpan)
                 {
@@ -119,6 +144,7 @@ public sealed class ManualTimeProvider : TimeProvider
         {
             lock (owner._gate)
             {
+                _disposed = true;
                 owner._timers.Remove(this);
             }
         }
