@@ -26,7 +26,9 @@ public sealed class MetricsServer : IAsyncDisposable
     /// <summary>A keep-alive connection with no request started (Kestrel's default, which scrapers are used to).</summary>
     internal static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(130);
 
-    private static readonly TimeSpan s_lingerTimeout = TimeSpan.FromSeconds(1);
+    /// <summary>How long a closing connection reads on after its last answer (or the head timeout, when shorter).</summary>
+    internal static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan s_acceptRetryDelay = TimeSpan.FromMilliseconds(50);
     private static readonly byte[] s_contentType = System.Text.Encoding.ASCII.GetBytes(PrometheusTextSerializer.ContentType);
 
@@ -34,19 +36,24 @@ public sealed class MetricsServer : IAsyncDisposable
     private readonly TimeSpan _headTimeout;
     private readonly TimeSpan _idleTimeout;
     private readonly TimeSpan _lingerTimeout;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly HashSet<Connection> _connections = [];
     private Socket? _listener;
     private Task _accepting = Task.CompletedTask;
     private CancellationTokenSource? _stopping;
+    private long _receivedBytes;
 
     public MetricsServer(MetricsRegistry registry, MetricsEndpoint endpoint)
         : this(registry, endpoint, DefaultHeadTimeout, DefaultIdleTimeout)
     {
     }
 
-    /// <summary>With other bounds (tests): <paramref name="headTimeout"/> also bounds each response's send.</summary>
-    internal MetricsServer(MetricsRegistry registry, MetricsEndpoint endpoint, TimeSpan headTimeout, TimeSpan idleTimeout)
+    /// <summary>
+    /// With other bounds and clock (tests): <paramref name="headTimeout"/> also bounds each response's send; every
+    /// deadline and the accept retry's pause run on <paramref name="timeProvider"/> (the system's when null).
+    /// </summary>
+    internal MetricsServer(MetricsRegistry registry, MetricsEndpoint endpoint, TimeSpan headTimeout, TimeSpan idleTimeout, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(headTimeout, TimeSpan.Zero);
@@ -55,7 +62,8 @@ public sealed class MetricsServer : IAsyncDisposable
         Endpoint = endpoint;
         _headTimeout = headTimeout;
         _idleTimeout = idleTimeout;
-        _lingerTimeout = headTimeout < s_lingerTimeout ? headTimeout : s_lingerTimeout;
+        _lingerTimeout = headTimeout < LingerTimeout ? headTimeout : LingerTimeout;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>The endpoint asked for.</summary>
@@ -75,6 +83,9 @@ public sealed class MetricsServer : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Bytes read from clients so far (tests: to know the server has read what a client sent).</summary>
+    internal long ReceivedBytes => Interlocked.Read(ref _receivedBytes);
 
     /// <summary>Binds and starts serving. A taken port is a <see cref="MetricsServerException"/> with a one-line message.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
@@ -202,7 +213,7 @@ public sealed class MetricsServer : IAsyncDisposable
                 {
                     try
                     {
-                        await Task.Delay(s_acceptRetryDelay, stopping).ConfigureAwait(false);
+                        await Task.Delay(s_acceptRetryDelay, _time, stopping).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -345,7 +356,7 @@ public sealed class MetricsServer : IAsyncDisposable
         public async Task RunAsync()
         {
             byte[] input = ArrayPool<byte>.Shared.Rent(MaxRequestHeadBytes);
-            var deadline = new CancellationTokenSource();
+            var deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server._time);
             try
             {
                 socket.NoDelay = true;
@@ -417,6 +428,7 @@ public sealed class MetricsServer : IAsyncDisposable
                     }
 
                     end += received;
+                    Interlocked.Add(ref server._receivedBytes, received);
                     if (!headClockRunning)
                     {
                         Arm(deadline, server._headTimeout);
@@ -458,19 +470,19 @@ public sealed class MetricsServer : IAsyncDisposable
         {
             socket.Shutdown(SocketShutdown.Send);
             Arm(deadline, server._lingerTimeout);
-            while (await socket.ReceiveAsync(scratch, SocketFlags.None, deadline.Token).ConfigureAwait(false) > 0)
+            int received;
+            while ((received = await socket.ReceiveAsync(scratch, SocketFlags.None, deadline.Token).ConfigureAwait(false)) > 0)
             {
+                Interlocked.Add(ref server._receivedBytes, received);
             }
         }
 
         private static void Arm(CancellationTokenSource deadline, TimeSpan after)
         {
-            // False only when the last deadline passed just as its operation completed: the connection is out of time.
-            if (!deadline.TryReset())
-            {
-                throw new OperationCanceledException(deadline.Token);
-            }
-
+            // Set only when the last deadline passed just as its operation completed: the connection is out of time.
+            // Not TryReset, which always fails once a TimeProvider other than the system's made the timer; CancelAfter
+            // re-arms it, and each socket operation drops its own registration on the token when it completes.
+            deadline.Token.ThrowIfCancellationRequested();
             deadline.CancelAfter(after);
         }
     }
