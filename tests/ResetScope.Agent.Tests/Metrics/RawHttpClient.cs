@@ -114,38 +114,50 @@ internal sealed class RawHttpClient : IDisposable
     }
 
     /// <summary>
-    /// Whether the server closed the connection (end of stream or reset) within <paramref name="within"/>; bytes that
-    /// arrive first are kept for <see cref="ReadResponseAsync"/>. Polls, so an open connection stays usable.
+    /// Whether the server closed the connection (end of stream or reset) within <paramref name="within"/> of real time,
+    /// a bound and not a pause: it returns as soon as the close arrives, and at once for <see cref="TimeSpan.Zero"/>.
+    /// Bytes that arrive first are kept for <see cref="ReadResponseAsync"/>; an open connection stays usable.
     /// </summary>
     public async Task<bool> ClosedWithinAsync(TimeSpan within)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        using var bound = new CancellationTokenSource(within);
+        try
         {
-            try
+            while (true)
             {
-                if (_socket.Poll(0, SelectMode.SelectRead))
+                // Readable (bytes, the end of the stream or a reset) is answered without waiting, even out of time.
+                bool ready = _socket.Poll(0, SelectMode.SelectRead);
+                if (!ready && bound.IsCancellationRequested)
                 {
-                    // Readable with nothing to read is the end of the stream (or a reset).
-                    if (_socket.Available == 0 || !await FillAsync())
-                    {
-                        return true;
-                    }
+                    return false;
+                }
 
-                    continue;
+                if (!await FillAsync(ready ? CancellationToken.None : bound.Token))
+                {
+                    return true;
                 }
             }
-            catch (SocketException)
-            {
-                return true;
-            }
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
 
-            if (clock.Elapsed >= within)
-            {
-                return false;
-            }
-
-            await Task.Delay(10);
+    /// <summary>Waits for the next bytes from the server and keeps them; false when the server closed instead.</summary>
+    public async Task<bool> ReceiveSomeAsync()
+    {
+        try
+        {
+            return await FillAsync();
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 
