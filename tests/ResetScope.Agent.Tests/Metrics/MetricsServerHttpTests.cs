@@ -2,11 +2,15 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using ResetScope.Agent.Metrics;
+using ResetScope.Testing;
 using static ResetScope.Agent.Tests.Metrics.RawHttpClient;
 
 namespace ResetScope.Agent.Tests.Metrics;
 
-/// <summary>The HTTP/1.1 behaviour of <see cref="MetricsServer"/> at the byte level.</summary>
+/// <summary>
+/// The HTTP/1.1 behaviour of <see cref="MetricsServer"/> at the byte level. Its deadlines run on a
+/// <see cref="ManualTimeProvider"/>: nothing here sleeps, and real time only bounds how long a wait may take.
+/// </summary>
 public sealed class MetricsServerHttpTests
 {
     private static readonly TimeSpan s_closeBound = TimeSpan.FromSeconds(5);
@@ -35,7 +39,8 @@ public sealed class MetricsServerHttpTests
         }
 
         get.Text.Should().Be(exposition);
-        (await client.ClosedWithinAsync(TimeSpan.FromMilliseconds(200))).Should().BeFalse("HEAD sent no body and the connection stays");
+        await client.SendAsync(Request("GET", "/metrics"));
+        (await client.ReadResponseAsync()).Text.Should().Be(exposition, "HEAD sent no body and the connection stays");
     }
 
     [Fact]
@@ -189,19 +194,22 @@ public sealed class MetricsServerHttpTests
     public async Task A_large_body_does_not_cost_the_client_its_answer()
     {
         // The body is never read; the server half-closes and reads on until the client closes, so its unread bytes
-        // do not turn the close into a reset that would drop the 413 before the client reads it.
-        await using MetricsServer server = await StartAsync(Registry());
+        // do not turn the close into a reset that would drop the 405 before the client reads it.
+        var time = new ManualTimeProvider();
+        await using MetricsServer server = await StartAsync(Registry(), time: time);
         using RawHttpClient client = await ConnectAsync(server.BoundEndPoint!);
-        var body = new byte[4 * 1024 * 1024];
+        var half = new byte[2 * 1024 * 1024];
 
-        await client.SendAsync("PUT /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.Length + "\r\n\r\n");
-        Task sending = client.SendAsync(body);
-        await Task.Delay(100);
+        await client.SendAsync("PUT /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: " + (2 * half.Length) + "\r\n\r\n");
+        // The server has answered and half-closed (its linger deadline is armed): one that closed outright now would
+        // reset the connection on the body still coming, and the client reads its answer only after that.
+        await WaitUntilAsync(() => Pending(time, MetricsServer.LingerTimeout), "the server lingers after its answer");
+        await client.SendAsync(half).WaitAsync(s_closeBound);
         Response response = await client.ReadResponseAsync();
+        await client.SendAsync(half).WaitAsync(s_closeBound);
 
         response.Status.Should().Be(405);
         response["Connection"].Should().Be("close");
-        await sending.WaitAsync(s_closeBound);
     }
 
     [Theory]
@@ -256,47 +264,59 @@ public sealed class MetricsServerHttpTests
     [Fact]
     public async Task A_connection_that_sends_no_complete_head_in_time_is_closed()
     {
-        await using MetricsServer server = await StartAsync(Registry(), headTimeout: TimeSpan.FromMilliseconds(200), idleTimeout: TimeSpan.FromSeconds(30));
+        var time = new ManualTimeProvider();
+        TimeSpan headTimeout = TimeSpan.FromMilliseconds(200), step = TimeSpan.FromMilliseconds(50);
+        await using MetricsServer server = await StartAsync(Registry(), headTimeout, TimeSpan.FromSeconds(30), time);
         using RawHttpClient silent = await ConnectAsync(server.BoundEndPoint!);
         using RawHttpClient trickling = await ConnectAsync(server.BoundEndPoint!);
-        var clock = Stopwatch.StartNew();
+        await WaitUntilAsync(() => Pending(time, headTimeout, headTimeout), "both head deadlines are armed from accept");
+        string request = Request("GET", "/metrics", "X-Slow: " + new string('a', 100));
 
-        // A byte every 50 ms: always sending, never done.
-        Task trickle = Task.Run(async () =>
+        // A byte every 50 ms, each read by the server before the clock moves on: always sending, never done.
+        for (int sent = 1; sent <= 3; sent++)
         {
-            try
-            {
-                foreach (char c in Request("GET", "/metrics", "X-Slow: " + new string('a', 100)))
-                {
-                    await trickling.SendAsync(c.ToString());
-                    await Task.Delay(50);
-                }
-            }
-            catch (SocketException)
-            {
-            }
-        });
+            await TrickleAsync(sent);
+            time.Advance(step);
+        }
 
+        time.PendingTimers.Should().Equal([step, step], "150 ms in, the bytes moved neither deadline");
+        server.OpenConnections.Should().Be(2);
+        (await silent.ClosedWithinAsync(TimeSpan.Zero)).Should().BeFalse();
+        (await trickling.ClosedWithinAsync(TimeSpan.Zero)).Should().BeFalse();
+        await TrickleAsync(4);
+        time.Advance(step);
         (await silent.ClosedWithinAsync(s_closeBound)).Should().BeTrue();
         (await trickling.ClosedWithinAsync(s_closeBound)).Should().BeTrue();
-        clock.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(150)).And.BeLessThan(TimeSpan.FromSeconds(3));
-        await trickle.WaitAsync(s_closeBound);
+
+        async Task TrickleAsync(int sent)
+        {
+            await trickling.SendAsync(request[sent - 1].ToString());
+            await WaitUntilAsync(() => server.ReceivedBytes == sent, "the server reads each byte");
+        }
     }
 
     [Fact]
     public async Task An_idle_keep_alive_connection_outlives_the_head_timeout_and_closes_at_the_idle_timeout()
     {
-        await using MetricsServer server = await StartAsync(Registry(), headTimeout: TimeSpan.FromMilliseconds(200), idleTimeout: TimeSpan.FromSeconds(2));
+        var time = new ManualTimeProvider();
+        TimeSpan headTimeout = TimeSpan.FromMilliseconds(200), idleTimeout = TimeSpan.FromSeconds(2);
+        await using MetricsServer server = await StartAsync(Registry(), headTimeout, idleTimeout, time);
         using RawHttpClient client = await ConnectAsync(server.BoundEndPoint!);
         await client.SendAsync(Request("HEAD", "/metrics"));
         await client.ReadResponseAsync(head: true);
+        await WaitUntilAsync(() => Pending(time, idleTimeout), "the idle deadline is armed after the answer");
 
-        (await client.ClosedWithinAsync(TimeSpan.FromMilliseconds(500))).Should().BeFalse("idle between requests is not a stalled head");
+        time.Advance(headTimeout + headTimeout);
+
+        (await client.ClosedWithinAsync(TimeSpan.Zero)).Should().BeFalse("idle between requests is not a stalled head");
         await client.SendAsync(Request("HEAD", "/metrics"));
         (await client.ReadResponseAsync(head: true)).Status.Should().Be(200);
-        var idle = Stopwatch.StartNew();
+        await WaitUntilAsync(() => Pending(time, idleTimeout), "the idle deadline is armed again after the answer");
+        time.Advance(idleTimeout - TimeSpan.FromMilliseconds(1));
+        (await client.ClosedWithinAsync(TimeSpan.Zero)).Should().BeFalse();
+        time.PendingTimers.Should().Equal([TimeSpan.FromMilliseconds(1)], "the idle timeout is not yet over");
+        time.Advance(TimeSpan.FromMilliseconds(1));
         (await client.ClosedWithinAsync(s_closeBound)).Should().BeTrue();
-        idle.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5));
     }
 
     [Fact]
@@ -340,7 +360,7 @@ public sealed class MetricsServerHttpTests
         using (RawHttpClient client = await ConnectAsync(server.BoundEndPoint!))
         {
             await client.SendAsync(Request("GET", "/metrics"));
-            await Task.Delay(20);
+            (await client.ReceiveSomeAsync()).Should().BeTrue("the response has begun");
             client.Socket.LingerState = new LingerOption(true, 0);
         }
 
@@ -423,22 +443,30 @@ public sealed class MetricsServerHttpTests
         return registry;
     }
 
-    private static async Task<MetricsServer> StartAsync(MetricsRegistry registry, TimeSpan? headTimeout = null, TimeSpan? idleTimeout = null)
+    /// <summary>A server on loopback whose deadlines run on <paramref name="time"/>, or on a clock that never moves.</summary>
+    private static async Task<MetricsServer> StartAsync(MetricsRegistry registry, TimeSpan? headTimeout = null, TimeSpan? idleTimeout = null, ManualTimeProvider? time = null)
     {
-        var server = new MetricsServer(registry, new MetricsEndpoint(IPAddress.Loopback, 0), headTimeout ?? MetricsServer.DefaultHeadTimeout, idleTimeout ?? MetricsServer.DefaultIdleTimeout);
+        var server = new MetricsServer(registry, new MetricsEndpoint(IPAddress.Loopback, 0), headTimeout ?? MetricsServer.DefaultHeadTimeout, idleTimeout ?? MetricsServer.DefaultIdleTimeout, time ?? new ManualTimeProvider());
         await server.StartAsync();
         return server;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    /// <summary>
+    /// Until the server's own threads bring <paramref name="condition"/> about: yields between looks rather than
+    /// sleeping, and fails past a real-time bound.
+    /// </summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, string because = "the condition should hold soon")
     {
-        var clock = Stopwatch.StartNew();
+        var bound = Stopwatch.StartNew();
         while (!condition())
         {
-            clock.Elapsed.Should().BeLessThan(s_closeBound, "the condition should hold soon");
-            await Task.Delay(10);
+            bound.Elapsed.Should().BeLessThan(s_closeBound, because);
+            await Task.Yield();
         }
     }
+
+    /// <summary>Whether the armed timers are exactly these, by time left.</summary>
+    private static bool Pending(ManualTimeProvider time, params TimeSpan[] left) => time.PendingTimers.SequenceEqual(left);
 
 }
 
