@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
 using ResetScope.Host.Cpu;
+using ResetScope.Host.Threads;
 using ResetScope.Host.Tests.Cpu;
 
 namespace ResetScope.Host.Benchmarks;
@@ -73,4 +74,24 @@ public class SamplerBenchmarks
 
     [Benchmark]
     public bool Interrupts() => _sampler.SampleInterrupts();
+}
+
+/// <summary>
+/// One ThreadCpuProbe scan of this host's /proc (every /proc/&lt;pid&gt;/task/&lt;tid&gt;/stat): the recorder's thread
+/// sweep, every 5 s in the agent (1 s after a trigger). Allocates only for the threads that ran since the last scan.
+/// </summary>
+[MemoryDiagnoser]
+public class ThreadScanBenchmarks
+{
+    private ThreadCpuProbe _probe = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _probe = new ThreadCpuProbe("/proc");
+        _probe.Scan();
+    }
+
+    [Benchmark]
+    public int Scan() => _probe.Scan().Count;
 }

@@ -41,6 +41,8 @@ public sealed class AgentService : IDisposable
     private readonly KnownKeys _known = new(MaxKnownKeys);
     private readonly Dictionary<long, TrackedReset> _tracked = [];
     private readonly List<Unfinished> _unfinished = [];
+    private readonly List<TrackedReset> _dueResets = [];
+    private readonly List<Unfinished> _dueIncidents = [];
     private readonly SequenceRanges _injected = new(MaxInjectedRanges);
     private readonly Queue<long> _recentCommits = new();
     private readonly byte[]? _trustedTag;
@@ -177,10 +179,23 @@ public sealed class AgentService : IDisposable
         long now = _time.GetTimestamp();
         if (_tracked.Count > 0)
         {
-            foreach (TrackedReset t in _tracked.Values.Where(t => !t.Committed && now - t.FirstSeen >= Ticks(_options.Settle)).ToList())
+            // Into a scratch list kept across steps (Step runs per record under a flood): committing changes the map.
+            _dueResets.Clear();
+            long settle = Ticks(_options.Settle);
+            foreach (TrackedReset t in _tracked.Values)
+            {
+                if (!t.Committed && now - t.FirstSeen >= settle)
+                {
+                    _dueResets.Add(t);
+                }
+            }
+
+            foreach (TrackedReset t in _dueResets)
             {
                 CommitReset(t);
             }
+
+            _dueResets.Clear();
         }
 
         if (now >= Recorder.DueAt)
@@ -190,10 +205,21 @@ public sealed class AgentService : IDisposable
 
         if (_unfinished.Count > 0)
         {
-            foreach (Unfinished u in _unfinished.Where(u => now >= u.Due).ToList())
+            _dueIncidents.Clear();
+            foreach (Unfinished u in _unfinished)
+            {
+                if (now >= u.Due)
+                {
+                    _dueIncidents.Add(u);
+                }
+            }
+
+            foreach (Unfinished u in _dueIncidents)
             {
                 Finish(u);
             }
+
+            _dueIncidents.Clear();
         }
 
         if (_loopsAt == long.MinValue || now - _loopsAt >= Ticks(_options.CrashLoopsEvery))

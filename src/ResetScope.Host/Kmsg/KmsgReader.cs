@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ResetScope.Host.Native;
 
 namespace ResetScope.Host.Kmsg;
 
@@ -95,14 +96,8 @@ public sealed class KmsgReader(IKmsgSource source) : IDisposable
 }
 
 /// <summary>The real /dev/kmsg, opened O_RDONLY|O_NONBLOCK through libc.</summary>
-public sealed partial class DevKmsg : IKmsgSource
+public sealed class DevKmsg : IKmsgSource
 {
-    private const int ORdOnly = 0;
-    private const int ONonBlock = 0x800;
-    private const int EAgain = 11;
-    private const int EPipe = 32;
-    private const int EIntr = 4;
-
     private int _fd;
 
     private DevKmsg(int fd) => _fd = fd;
@@ -110,7 +105,7 @@ public sealed partial class DevKmsg : IKmsgSource
     /// <summary>Opens <paramref name="path"/>; a one-line reason on failure (permission, missing).</summary>
     public static DevKmsg Open(string path = "/dev/kmsg")
     {
-        int fd = OpenNative(path, ORdOnly | ONonBlock);
+        int fd = Libc.Open(path, Libc.ORdOnly | Libc.ONonBlock | Libc.OCloexec);
         if (fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -126,7 +121,7 @@ public sealed partial class DevKmsg : IKmsgSource
     {
         while (true)
         {
-            nint n = ReadNative(_fd, ref MemoryMarshal.GetReference(buffer), buffer.Length);
+            nint n = Libc.Read(_fd, ref MemoryMarshal.GetReference(buffer), buffer.Length);
             if (n >= 0)
             {
                 return (int)n;
@@ -135,11 +130,11 @@ public sealed partial class DevKmsg : IKmsgSource
             int errno = Marshal.GetLastPInvokeError();
             switch (errno)
             {
-                case EAgain:
+                case Libc.EAgain:
                     return 0;
-                case EPipe:
+                case Libc.EPipe:
                     return KmsgReader.Overwritten;
-                case EIntr:
+                case Libc.EIntr:
                     continue;
                 default:
                     throw new IOException($"/dev/kmsg: read failed ({Marshal.GetPInvokeErrorMessage(errno)})");
@@ -149,10 +144,10 @@ public sealed partial class DevKmsg : IKmsgSource
 
     public bool WaitReadable(TimeSpan timeout)
     {
-        var poll = new PollFd { Fd = _fd, Events = PollIn };
+        var poll = new Libc.PollFd { Fd = _fd, Events = Libc.PollIn };
         int ms = timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
-        int n = PollNative(ref poll, 1, ms);
-        return n > 0 && (poll.Revents & PollIn) != 0;
+        int n = Libc.Poll(ref poll, 1, ms);
+        return n > 0 && (poll.Revents & Libc.PollIn) != 0;
     }
 
     /// <summary>Writes a record as user space does (facility LOG_USER unless the text starts with &lt;N&gt;).</summary>
@@ -162,30 +157,8 @@ public sealed partial class DevKmsg : IKmsgSource
     {
         if (_fd >= 0)
         {
-            CloseNative(_fd);
+            Libc.Close(_fd);
             _fd = -1;
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenNative(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint ReadNative(int fd, ref byte buffer, nint count);
-
-    private const short PollIn = 0x1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int PollNative(ref PollFd fds, nuint count, int timeoutMs);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int CloseNative(int fd);
 }

@@ -1,4 +1,6 @@
 using System.Buffers.Text;
+using System.Runtime.InteropServices;
+using ResetScope.Host.Native;
 
 namespace ResetScope.Host.Threads;
 
@@ -18,56 +20,146 @@ public sealed record ThreadUsage(int Pid, int Tid, string Comm, int Cpu, double 
 /// the busiest threads. A slow-cadence probe (cost grows with the number of threads), so it is run once per
 /// window, not per sample.
 /// </summary>
-public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerSecond = 100)
+public sealed class ThreadCpuProbe
 {
+    private readonly string _procRoot;
+    private readonly double _msPerTick;
+    private const int MaxCommand = 120;
+
     private readonly byte[] _buffer = new byte[4096];
+    private readonly byte[] _file = new byte[8192];
+
+    // "<root>/<pid>/task/<tid>/stat" is built here, from the root's bytes on; directories are walked with getdents64:
+    // a scan allocates only for what it reports (threads that ran) and for processes it has not seen before.
+    private readonly byte[] _path;
+    private readonly int _rootLength;
+    private readonly DirectoryWalker _processes = new();
+    private readonly DirectoryWalker _tasks = new(4096);
     private Dictionary<long, (ulong User, ulong Sys)> _previous = [];
+    private Dictionary<long, (ulong User, ulong Sys)> _current = [];
 
     // The command line of every process seen, read once when it first appears: a process that exits before the
     // next scan is a zombie whose cmdline reads empty, and a short-lived hog is exactly the one to name.
     private Dictionary<int, string?> _commands = [];
+    private Dictionary<int, string?> _nextCommands = [];
+
+    public ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerSecond = 100)
+    {
+        _procRoot = procRoot;
+        _msPerTick = 1000.0 / clockTicksPerSecond;
+        byte[] root = System.Text.Encoding.UTF8.GetBytes(procRoot.EndsWith('/') ? procRoot : procRoot + "/");
+        _path = new byte[root.Length + 64]; // room for "<pid>/task/<tid>/stat" and the NUL
+        root.CopyTo(_path, 0);
+        _rootLength = root.Length;
+    }
 
     /// <summary>Reads every thread; returns the usage since the previous call (the first call only primes).</summary>
     public List<ThreadUsage> Scan()
     {
-        var now = new Dictionary<long, (ulong, ulong)>(_previous.Count);
-        var commands = new Dictionary<int, string?>(_commands.Count);
+        _current.Clear();
+        _nextCommands.Clear();
         var usage = new List<ThreadUsage>();
-        foreach (string pidDir in SafeDirectories(procRoot))
+        try
         {
-            if (!int.TryParse(Path.GetFileName(pidDir), out int pid))
+            _path[_rootLength] = 0;
+            if (_processes.Open(_path.AsSpan(0, _rootLength + 1)))
+            {
+                while (_processes.TryNext(out ReadOnlySpan<byte> name))
+                {
+                    if (TryParseId(name, out int pid))
+                    {
+                        ScanProcess(pid, name, usage);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _processes.Close();
+            _tasks.Close();
+        }
+
+        (_previous, _current) = (_current, _previous);
+        (_commands, _nextCommands) = (_nextCommands, _commands);
+        usage.Sort((a, b) => (b.UserMs + b.SysMs).CompareTo(a.UserMs + a.SysMs));
+        return usage;
+    }
+
+    private void ScanProcess(int pid, ReadOnlySpan<byte> pidName, List<ThreadUsage> usage)
+    {
+        int pidEnd = Append(_rootLength, pidName);
+        if (!_commands.TryGetValue(pid, out string? firstCommand))
+        {
+            firstCommand = ReadCommand(pidEnd);
+        }
+
+        _nextCommands[pid] = firstCommand;
+        int task = Append(pidEnd, "/task/\0"u8);
+        if (!_tasks.Open(_path.AsSpan(0, task)))
+        {
+            return;
+        }
+
+        bool read = false;
+        string? cgroup = null;
+        string? command = null;
+        while (_tasks.TryNext(out ReadOnlySpan<byte> tidName))
+        {
+            if (!TryParseId(tidName, out int tid))
             {
                 continue;
             }
 
-            if (!_commands.TryGetValue(pid, out string? firstCommand))
+            int end = Append(Append(Append(pidEnd, "/task/"u8), tidName), "/stat\0"u8);
+            if (!TryReadFile(end, _buffer, out int n)
+                || !TryParseStat(_buffer.AsSpan(0, n), out Range comm, out ulong user, out ulong sys, out int cpu))
             {
-                firstCommand = ReadCommand(pidDir);
+                continue; // the thread exited between listing and reading
             }
 
-            commands[pid] = firstCommand;
-
-            foreach (string taskDir in SafeDirectories(Path.Combine(pidDir, "task")))
+            long key = ((long)pid << 32) | (uint)tid;
+            _current[key] = (user, sys);
+            if (_previous.TryGetValue(key, out (ulong User, ulong Sys) before) && (user > before.User || sys > before.Sys))
             {
-                if (!int.TryParse(Path.GetFileName(taskDir), out int tid) || !TryReadStat(Path.Combine(taskDir, "stat"), out string comm, out ulong user, out ulong sys, out int cpu))
+                string commName = System.Text.Encoding.UTF8.GetString(_buffer.AsSpan(0, n)[comm]);
+                if (!read)
                 {
-                    continue;
+                    // Once per process and scan, for the first of its threads that ran.
+                    (cgroup, command, read) = (ReadCgroup(pidEnd), ReadCommand(pidEnd) ?? firstCommand, true);
                 }
 
-                long key = ((long)pid << 32) | (uint)tid;
-                now[key] = (user, sys);
-                if (_previous.TryGetValue(key, out (ulong User, ulong Sys) before) && (user > before.User || sys > before.Sys))
+                usage.Add(new ThreadUsage(pid, tid, commName, cpu, (user - before.User) * _msPerTick, (sys - before.Sys) * _msPerTick, cgroup)
                 {
-                    double ms = 1000.0 / clockTicksPerSecond;
-                    usage.Add(new ThreadUsage(pid, tid, comm, cpu, (user - before.User) * ms, (sys - before.Sys) * ms, ReadCgroup(pidDir)) { Command = ReadCommand(pidDir) ?? firstCommand });
-                }
+                    Command = command,
+                });
+            }
+        }
+    }
+
+    private int Append(int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(_path.AsSpan(at));
+        return at + bytes.Length;
+    }
+
+    /// <summary>A /proc entry that is a process or thread id: decimal digits only, fitting an int.</summary>
+    private static bool TryParseId(ReadOnlySpan<byte> name, out int id)
+    {
+        id = 0;
+        if (name.IsEmpty || name.Length > 10)
+        {
+            return false;
+        }
+
+        foreach (byte b in name)
+        {
+            if ((uint)(b - '0') > 9)
+            {
+                return false;
             }
         }
 
-        _previous = now;
-        _commands = commands;
-        usage.Sort((a, b) => (b.UserMs + b.SysMs).CompareTo(a.UserMs + a.SysMs));
-        return usage;
+        return Utf8Parser.TryParse(name, out id, out int consumed) && consumed == name.Length;
     }
 
     /// <summary>The first frame of a thread's kernel stack that is not scheduler plumbing (root only; null otherwise).</summary>
@@ -75,7 +167,7 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
     {
         try
         {
-            foreach (string line in File.ReadLines(Path.Combine(procRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "task", tid.ToString(System.Globalization.CultureInfo.InvariantCulture), "stack")))
+            foreach (string line in File.ReadLines(Path.Combine(_procRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "task", tid.ToString(System.Globalization.CultureInfo.InvariantCulture), "stack")))
             {
                 // "[<0>] mem_cgroup_nr_lru_pages+0x5e/0x90"
                 int close = line.IndexOf("] ", StringComparison.Ordinal);
@@ -95,23 +187,46 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
         return null;
     }
 
-    private bool TryReadStat(string path, out string comm, out ulong user, out ulong sys, out int cpu)
+    /// <summary>Reads the file whose NUL-terminated path is _path[..pathEnd] into <paramref name="into"/> (what fits).</summary>
+    private unsafe bool TryReadFile(int pathEnd, byte[] into, out int length)
     {
-        comm = "";
-        user = sys = 0;
-        cpu = -1;
-        int n;
-        try
+        System.Diagnostics.Debug.Assert(pathEnd > 0 && _path[pathEnd - 1] == 0, "the path ends with its NUL");
+        length = 0;
+        int fd;
+        fixed (byte* path = _path)
         {
-            using var handle = File.OpenHandle(path);
-            n = RandomAccess.Read(handle, _buffer, 0);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false; // the thread exited between listing and reading
+            fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloexec);
         }
 
-        return TryParseStat(_buffer.AsSpan(0, n), out comm, out user, out sys, out cpu);
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            while (length < into.Length)
+            {
+                nint n = Libc.Read(fd, ref into[length], into.Length - length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EIntr)
+                {
+                    continue;
+                }
+
+                if (n <= 0)
+                {
+                    return n == 0 && length > 0; // an empty file or a failed read (the process exited) is nothing
+                }
+
+                length += (int)n;
+            }
+
+            return true;
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
     }
 
     /// <summary>
@@ -120,7 +235,15 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
     /// </summary>
     public static bool TryParseStat(ReadOnlySpan<byte> stat, out string comm, out ulong user, out ulong sys, out int cpu)
     {
-        comm = "";
+        bool parsed = TryParseStat(stat, out Range range, out user, out sys, out cpu);
+        comm = parsed || range.End.Value > 0 ? System.Text.Encoding.UTF8.GetString(stat[range]) : "";
+        return parsed;
+    }
+
+    /// <summary>As the public parser, with comm as a range of <paramref name="stat"/> (nothing allocated).</summary>
+    internal static bool TryParseStat(ReadOnlySpan<byte> stat, out Range comm, out ulong user, out ulong sys, out int cpu)
+    {
+        comm = default;
         user = sys = 0;
         cpu = -1;
         int open = stat.IndexOf((byte)'(');
@@ -130,7 +253,7 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
             return false;
         }
 
-        comm = System.Text.Encoding.UTF8.GetString(stat[(open + 1)..close]);
+        comm = (open + 1)..close;
         ReadOnlySpan<byte> rest = stat[(close + 1)..];
         int field = 2; // the comm field; the next token is field 3 (state)
         while (rest.Length > 0)
@@ -163,62 +286,57 @@ public sealed class ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerS
         return false;
     }
 
-    private static string? ReadCommand(string pidDir)
+    /// <summary>/proc/&lt;pid&gt;/cmdline, arguments joined by spaces, cut at 120 characters; null when empty or unreadable.</summary>
+    private string? ReadCommand(int pidEnd)
     {
-        try
-        {
-            string raw = File.ReadAllText(Path.Combine(pidDir, "cmdline")).Replace('\0', ' ').Trim();
-            return raw.Length == 0 ? null : raw.Length > 120 ? raw[..120] : raw;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        if (!TryReadFile(Append(pidEnd, "/cmdline\0"u8), _file, out int n))
         {
             return null;
         }
+
+        Span<char> chars = stackalloc char[MaxCommand * 4];
+        int count = System.Text.Encoding.UTF8.GetChars(_file.AsSpan(0, Math.Min(n, MaxCommand * 4)), chars);
+        Span<char> text = chars[..count];
+        text.Replace('\0', ' ');
+        text = text.Trim();
+        return text.IsEmpty ? null : new string(text.Length > MaxCommand ? text[..MaxCommand] : text);
     }
 
-    private static string? ReadCgroup(string pidDir)
+    /// <summary>The v2 cgroup ("0::/path") when it is not the root, else the v1 memory (or first cpu) hierarchy's.</summary>
+    private string? ReadCgroup(int pidEnd)
     {
-        try
+        if (!TryReadFile(Append(pidEnd, "/cgroup\0"u8), _file, out int n))
         {
-            // v2 line "0::/path", else the v1 memory or cpu line.
-            string? best = null;
-            foreach (string line in File.ReadLines(Path.Combine(pidDir, "cgroup")))
+            return null;
+        }
+
+        ReadOnlySpan<byte> rest = _file.AsSpan(0, n);
+        ReadOnlySpan<byte> best = default;
+        bool found = false;
+        while (!rest.IsEmpty)
+        {
+            int newline = rest.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = newline < 0 ? rest : rest[..newline];
+            rest = newline < 0 ? default : rest[(newline + 1)..];
+            int last = line.LastIndexOf((byte)':');
+            if (last < 0)
             {
-                int last = line.LastIndexOf(':');
-                if (last < 0)
-                {
-                    continue;
-                }
-
-                string path = line[(last + 1)..];
-                if (line.StartsWith("0::", StringComparison.Ordinal) && path != "/")
-                {
-                    return path;
-                }
-
-                if (line.Contains(":memory:", StringComparison.Ordinal) || (best is null && line.Contains(":cpu", StringComparison.Ordinal)))
-                {
-                    best = path;
-                }
+                continue;
             }
 
-            return best;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+            ReadOnlySpan<byte> path = line[(last + 1)..];
+            if (line.StartsWith("0::"u8) && !path.SequenceEqual("/"u8))
+            {
+                return System.Text.Encoding.UTF8.GetString(path);
+            }
 
-    private static IEnumerable<string> SafeDirectories(string path)
-    {
-        try
-        {
-            return Directory.GetDirectories(path);
+            if (line.IndexOf(":memory:"u8) >= 0 || (!found && line.IndexOf(":cpu"u8) >= 0))
+            {
+                best = path;
+                found = true;
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
+
+        return found ? System.Text.Encoding.UTF8.GetString(best) : null;
     }
 }

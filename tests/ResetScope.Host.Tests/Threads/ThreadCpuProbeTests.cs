@@ -87,6 +87,62 @@ public sealed class ThreadCpuProbeTests : IDisposable
         probe.Scan().Single().Command.Should().Be("stress --cpu 1");
     }
 
+    [Fact]
+    public void Entries_that_are_not_ids_and_threads_without_a_readable_stat_are_skipped()
+    {
+        Thread(300, 300, "ok", 0, 0, 0);
+        Thread(301, 301, "gone", 0, 0, 1);
+        Directory.CreateDirectory(Path.Combine(_proc, "self", "task", "1"));
+        Directory.CreateDirectory(Path.Combine(_proc, "12345678901", "task", "1"));
+        File.WriteAllText(Path.Combine(_proc, "uptime"), "1.0 1.0\n");
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        probe.Scan();
+
+        Thread(300, 300, "ok", 7, 0, 0);
+        File.Delete(Path.Combine(_proc, "301", "task", "301", "stat")); // exited between the listing and the read
+
+        probe.Scan().Should().Equal(new ThreadUsage(300, 300, "ok", 0, 70, 0, "/kubepods.slice/kubelet.service"));
+    }
+
+    [Fact]
+    public void A_scan_of_threads_that_did_not_run_allocates_only_its_result_list()
+    {
+        for (int pid = 1000; pid < 1200; pid++)
+        {
+            Thread(pid, pid, "idle-" + pid, 5, 5, pid % 2);
+            Thread(pid, pid + 100_000, "worker", 5, 5, pid % 2);
+        }
+
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        probe.Scan();
+        probe.Scan().Should().BeEmpty(); // warmed up: maps sized, code compiled
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        List<ThreadUsage> usage = probe.Scan();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        usage.Should().BeEmpty();
+        allocated.Should().BeLessThanOrEqualTo(64, "400 threads read, none reported: only the empty list is new");
+    }
+
+    [Theory]
+    [InlineData("12:memory:/kubepods/burstable/pod1\n4:cpu,cpuacct:/kubepods/cpu\n0::/\n", "/kubepods/burstable/pod1")]
+    [InlineData("4:cpu,cpuacct:/system.slice/cron.service\n2:pids:/x\n0::/\n", "/system.slice/cron.service")]
+    [InlineData("12:memory:/v1-memory\n0::/system.slice/ssh.service\n", "/system.slice/ssh.service")]
+    [InlineData("0::/\n", null)]
+    public void The_cgroup_is_the_v2_one_unless_root_else_v1_memory_else_cpu(string cgroupFile, string? expected)
+    {
+        Thread(500, 501, "worker", 0, 0, 0, cgroupFile.TrimEnd('\n'));
+        Thread(500, 502, "worker2", 0, 0, 1, cgroupFile.TrimEnd('\n'));
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        probe.Scan();
+
+        Thread(500, 501, "worker", 1, 0, 0, cgroupFile.TrimEnd('\n'));
+        Thread(500, 502, "worker2", 2, 0, 1, cgroupFile.TrimEnd('\n'));
+
+        probe.Scan().Select(u => (u.Tid, u.Cgroup)).Should().Equal((502, expected), (501, expected));
+    }
+
     [LinuxFact]
     public void Reads_the_real_proc()
     {

@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+
+namespace ResetScope.Host.Native;
+
+/// <summary>
+/// The libc calls the probes make themselves, where the framework's file API would allocate per call (a handle
+/// object, normalised path strings) on paths walked every few seconds: byte paths and caller buffers only.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    public const int ORdOnly = 0;
+    public const int ONonBlock = 0x800;
+    public const int ODirectory = 0x10000;
+    public const int OCloexec = 0x80000;
+
+    public const int EIntr = 4;
+    public const int EAgain = 11;
+    public const int EPipe = 32;
+
+    public const short PollIn = 0x1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    /// <summary><paramref name="path"/> is NUL-terminated.</summary>
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    public static partial int Open(byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, ref byte buffer, nint count);
+
+    /// <summary>linux_dirent64 records into <paramref name="buffer"/>: 0 at the end, -1 on error.</summary>
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    public static partial nint GetDents64(int fd, ref byte buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(ref PollFd fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+}
