@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using ResetScope.Host.Native;
 
 namespace ResetScope.Host.Kmsg;
 
@@ -19,7 +21,11 @@ public sealed class BufferedKmsgSource : IKmsgSource
     private readonly IKmsgSource _inner;
     private readonly byte[] _ring;
     private readonly object _lock = new();
-    private readonly ManualResetEventSlim _pending = new(false);
+    // No spinning before blocking: the reader is the agent's loop, which has nothing to gain from microseconds.
+    private readonly ManualResetEventSlim _pending = new(false, spinCount: 0);
+
+    // The drain sleeps in poll(2) without a timeout on /dev/kmsg and this eventfd, which Dispose signals.
+    private readonly int _wakeFd = -1;
     private readonly Thread _thread;
     private volatile bool _stop;
     private int _read;
@@ -33,6 +39,11 @@ public sealed class BufferedKmsgSource : IKmsgSource
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityBytes, 2 * (KmsgReader.BufferSize + 4));
         _inner = inner;
         _ring = new byte[capacityBytes];
+        if (inner is DevKmsg)
+        {
+            _wakeFd = Libc.EventFd(0, Libc.EfdCloexec | Libc.EfdNonBlock);
+        }
+
         _thread = new Thread(Drain) { IsBackground = true, Name = "kmsg drain" };
         _thread.Start();
     }
@@ -102,7 +113,18 @@ public sealed class BufferedKmsgSource : IKmsgSource
     public void Dispose()
     {
         _stop = true;
+        if (_wakeFd >= 0)
+        {
+            ulong one = 1;
+            Libc.Write(_wakeFd, ref Unsafe.As<ulong, byte>(ref one), sizeof(ulong));
+        }
+
         _thread.Join();
+        if (_wakeFd >= 0)
+        {
+            Libc.Close(_wakeFd);
+        }
+
         _inner.Dispose();
         _pending.Dispose();
     }
@@ -117,7 +139,14 @@ public sealed class BufferedKmsgSource : IKmsgSource
                 int n = _inner.Read(record);
                 if (n == 0)
                 {
-                    _inner.WaitReadable(TimeSpan.FromMilliseconds(200)); // bounded, so Dispose is prompt
+                    if (_inner is DevKmsg kmsg && _wakeFd >= 0)
+                    {
+                        kmsg.WaitReadableOrWoken(_wakeFd);
+                    }
+                    else
+                    {
+                        _inner.WaitReadable(TimeSpan.FromMilliseconds(200)); // bounded, so Dispose is prompt
+                    }
                     continue;
                 }
 

@@ -150,6 +150,19 @@ public sealed class DevKmsg : IKmsgSource
         return n > 0 && (poll.Revents & Libc.PollIn) != 0;
     }
 
+    /// <summary>
+    /// Blocks until a record is pending or <paramref name="wakeFd"/> (an eventfd) becomes readable: a drain thread
+    /// that sleeps without a timeout (no wake-ups on a quiet host) and still stops at once.
+    /// </summary>
+    internal unsafe bool WaitReadableOrWoken(int wakeFd)
+    {
+        Libc.PollFd* polls = stackalloc Libc.PollFd[2];
+        polls[0] = new Libc.PollFd { Fd = _fd, Events = Libc.PollIn };
+        polls[1] = new Libc.PollFd { Fd = wakeFd, Events = Libc.PollIn };
+        int n = Libc.Poll(ref polls[0], 2, -1);
+        return n > 0 && (polls[0].Revents & Libc.PollIn) != 0;
+    }
+
     /// <summary>Writes a record as user space does (facility LOG_USER unless the text starts with &lt;N&gt;).</summary>
     public static void Write(string text, string path = "/dev/kmsg") => File.AppendAllText(path, text + "\n");
 

@@ -38,6 +38,15 @@ internal static unsafe partial class Libc
     public static partial nint Read(int fd, ref byte buffer, nint count);
 
     /// <summary>linux_dirent64 records into <paramref name="buffer"/>: 0 at the end, -1 on error.</summary>
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, ref byte buffer, nint count);
+
+    public const int EfdCloexec = 0x80000;
+    public const int EfdNonBlock = 0x800;
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initialValue, int flags);
+
     [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, ref byte buffer, nint count);
 

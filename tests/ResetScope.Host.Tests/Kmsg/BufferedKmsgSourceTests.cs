@@ -1,5 +1,6 @@
 using System.Text;
 using ResetScope.Host.Kmsg;
+using ResetScope.Testing;
 
 namespace ResetScope.Host.Tests.Kmsg;
 
@@ -85,5 +86,37 @@ public sealed class BufferedKmsgSourceTests
 
         source.Dropped.Should().Be(8, "two records of just under 8 KiB fit in the ring");
         ReadAll(source, 10).Should().HaveCount(2);
+    }
+
+    [RootFact("read /dev/kmsg", files: "/dev/kmsg")]
+    public void On_a_quiet_dev_kmsg_the_drain_sleeps_in_poll_without_a_timeout_and_still_stops_at_once()
+    {
+        var source = new BufferedKmsgSource(DevKmsg.Open());
+        try
+        {
+            // /proc/<tid>/syscall of a blocked thread: "7 <fds> <nfds> <timeout> ..." for poll(2); -1 is no timeout.
+            string? drain = null;
+            string? syscall = null;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                drain ??= Directory.GetDirectories("/proc/self/task").FirstOrDefault(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "kmsg drain");
+                syscall = drain is null ? null : File.ReadAllText(Path.Combine(drain, "syscall")).Trim();
+                if (syscall is not null && syscall.StartsWith("7 ", StringComparison.Ordinal))
+                {
+                    break; // the backlog is drained and the thread sleeps
+                }
+
+                Thread.Yield();
+            }
+
+            syscall.Should().NotBeNull().And.StartWith("7 ").And.Match("7 * 0x2 0xffffffff *", "poll on /dev/kmsg and the wake eventfd, no timeout");
+        }
+        finally
+        {
+            var stopping = System.Diagnostics.Stopwatch.StartNew();
+            source.Dispose();
+            stopping.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "Dispose wakes the drain through its eventfd");
+        }
     }
 }
