@@ -107,7 +107,10 @@ public sealed class BufferedKmsgSource : IKmsgSource
             }
         }
 
-        return _pending.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+        // Whole milliseconds rounded up, as poll(2) takes them: Wait(TimeSpan) truncates, and a caller waiting for a
+        // deadline 0.9 ms away would spin through Wait(0) until it passed.
+        int ms = timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+        return _pending.Wait(ms);
     }
 
     public void Dispose()

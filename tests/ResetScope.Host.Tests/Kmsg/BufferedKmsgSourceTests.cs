@@ -88,6 +88,19 @@ public sealed class BufferedKmsgSourceTests
         ReadAll(source, 10).Should().HaveCount(2);
     }
 
+    [Fact]
+    public void A_wait_shorter_than_a_millisecond_lasts_at_least_its_timeout()
+    {
+        // The agent waits for its next deadline; returning at once for 0.5 ms would make it spin until the deadline.
+        using var source = new BufferedKmsgSource(new Script([]));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        bool readable = source.WaitReadable(TimeSpan.FromMicroseconds(500));
+
+        readable.Should().BeFalse();
+        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMicroseconds(500));
+    }
+
     [RootFact("read /dev/kmsg", files: "/dev/kmsg")]
     public void On_a_quiet_dev_kmsg_the_drain_sleeps_in_poll_without_a_timeout_and_still_stops_at_once()
     {
