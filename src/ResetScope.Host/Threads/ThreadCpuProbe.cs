@@ -33,15 +33,32 @@ public sealed class ThreadCpuProbe
     // a scan allocates only for what it reports (threads that ran) and for processes it has not seen before.
     private readonly byte[] _path;
     private readonly int _rootLength;
-    private readonly DirectoryWalker _processes = new();
-    private readonly DirectoryWalker _tasks = new(4096);
-    private Dictionary<long, (ulong User, ulong Sys)> _previous = [];
-    private Dictionary<long, (ulong User, ulong Sys)> _current = [];
+    private readonly DirectoryWalker _processDirectory = new();
+    private readonly DirectoryWalker _taskDirectory = new(4096);
 
-    // The command line of every process seen, read once when it first appears: a process that exits before the
-    // next scan is a zombie whose cmdline reads empty, and a short-lived hog is exactly the one to name.
-    private Dictionary<int, string?> _commands = [];
-    private Dictionary<int, string?> _nextCommands = [];
+    // What the last scans read, updated in place; an entry not seen in the latest scan is a process or thread gone.
+    private readonly Dictionary<int, ProcessState> _processes = [];
+    private readonly Dictionary<long, ThreadState> _threads = [];
+    private int _scan;
+
+    private struct ProcessState
+    {
+        public ulong Total; // utime + stime of all its threads, from /proc/<pid>/stat
+        public int Threads;
+        public int Seen;
+        public int Walked;
+
+        // Read once when the process first appears: one that exits before the next scan is a zombie whose cmdline
+        // reads empty, and a short-lived hog is exactly the one to name.
+        public string? FirstCommand;
+    }
+
+    private struct ThreadState
+    {
+        public ulong User;
+        public ulong Sys;
+        public int Seen;
+    }
 
     public ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerSecond = 100)
     {
@@ -53,18 +70,21 @@ public sealed class ThreadCpuProbe
         _rootLength = root.Length;
     }
 
-    /// <summary>Reads every thread; returns the usage since the previous call (the first call only primes).</summary>
+    /// <summary>
+    /// Reads every thread; returns the usage since the previous call (the first call only primes). A process whose own
+    /// CPU time and thread count did not move since the last scan had none of its threads run: its threads keep their
+    /// figures and are not read one by one (most processes on a host, kernel threads included, are idle at any moment).
+    /// </summary>
     public List<ThreadUsage> Scan()
     {
-        _current.Clear();
-        _nextCommands.Clear();
+        _scan++;
         var usage = new List<ThreadUsage>();
         try
         {
             _path[_rootLength] = 0;
-            if (_processes.Open(_path.AsSpan(0, _rootLength + 1)))
+            if (_processDirectory.Open(_path.AsSpan(0, _rootLength + 1)))
             {
-                while (_processes.TryNext(out ReadOnlySpan<byte> name))
+                while (_processDirectory.TryNext(out ReadOnlySpan<byte> name))
                 {
                     if (TryParseId(name, out int pid))
                     {
@@ -75,12 +95,28 @@ public sealed class ThreadCpuProbe
         }
         finally
         {
-            _processes.Close();
-            _tasks.Close();
+            _processDirectory.Close();
+            _taskDirectory.Close();
         }
 
-        (_previous, _current) = (_current, _previous);
-        (_commands, _nextCommands) = (_nextCommands, _commands);
+        // Forget what is gone (removing while enumerating a Dictionary is allowed and allocates nothing).
+        foreach ((long key, ThreadState thread) in _threads)
+        {
+            if (!_processes.TryGetValue((int)(key >> 32), out ProcessState process) || process.Seen != _scan
+                || (process.Walked == _scan && thread.Seen != _scan))
+            {
+                _threads.Remove(key);
+            }
+        }
+
+        foreach ((int pid, ProcessState process) in _processes)
+        {
+            if (process.Seen != _scan)
+            {
+                _processes.Remove(pid);
+            }
+        }
+
         usage.Sort((a, b) => (b.UserMs + b.SysMs).CompareTo(a.UserMs + a.SysMs));
         return usage;
     }
@@ -88,14 +124,29 @@ public sealed class ThreadCpuProbe
     private void ScanProcess(int pid, ReadOnlySpan<byte> pidName, List<ThreadUsage> usage)
     {
         int pidEnd = Append(_rootLength, pidName);
-        if (!_commands.TryGetValue(pid, out string? firstCommand))
+        ref ProcessState process = ref CollectionsMarshal.GetValueRefOrAddDefault(_processes, pid, out bool known);
+        if (!known)
         {
-            firstCommand = ReadCommand(pidEnd);
+            process.FirstCommand = ReadCommand(pidEnd);
         }
 
-        _nextCommands[pid] = firstCommand;
+        process.Seen = _scan;
+        if (TryReadFile(Append(pidEnd, "/stat\0"u8), _buffer, out int length)
+            && TryParseStat(_buffer.AsSpan(0, length), out _, out ulong user, out ulong sys, out _, out int threads))
+        {
+            bool moved = !known || user + sys != process.Total || threads != process.Threads;
+            process.Total = user + sys;
+            process.Threads = threads;
+            if (!moved)
+            {
+                return;
+            }
+        }
+
+        process.Walked = _scan;
+        string? firstCommand = process.FirstCommand;
         int task = Append(pidEnd, "/task/\0"u8);
-        if (!_tasks.Open(_path.AsSpan(0, task)))
+        if (!_taskDirectory.Open(_path.AsSpan(0, task)))
         {
             return;
         }
@@ -103,7 +154,7 @@ public sealed class ThreadCpuProbe
         bool read = false;
         string? cgroup = null;
         string? command = null;
-        while (_tasks.TryNext(out ReadOnlySpan<byte> tidName))
+        while (_taskDirectory.TryNext(out ReadOnlySpan<byte> tidName))
         {
             if (!TryParseId(tidName, out int tid))
             {
@@ -112,14 +163,13 @@ public sealed class ThreadCpuProbe
 
             int end = Append(Append(Append(pidEnd, "/task/"u8), tidName), "/stat\0"u8);
             if (!TryReadFile(end, _buffer, out int n)
-                || !TryParseStat(_buffer.AsSpan(0, n), out Range comm, out ulong user, out ulong sys, out int cpu))
+                || !TryParseStat(_buffer.AsSpan(0, n), out Range comm, out user, out sys, out int cpu, out _))
             {
                 continue; // the thread exited between listing and reading
             }
 
-            long key = ((long)pid << 32) | (uint)tid;
-            _current[key] = (user, sys);
-            if (_previous.TryGetValue(key, out (ulong User, ulong Sys) before) && (user > before.User || sys > before.Sys))
+            ref ThreadState thread = ref CollectionsMarshal.GetValueRefOrAddDefault(_threads, ((long)pid << 32) | (uint)tid, out bool seen);
+            if (seen && (user > thread.User || sys > thread.Sys))
             {
                 string commName = System.Text.Encoding.UTF8.GetString(_buffer.AsSpan(0, n)[comm]);
                 if (!read)
@@ -128,11 +178,13 @@ public sealed class ThreadCpuProbe
                     (cgroup, command, read) = (ReadCgroup(pidEnd), ReadCommand(pidEnd) ?? firstCommand, true);
                 }
 
-                usage.Add(new ThreadUsage(pid, tid, commName, cpu, (user - before.User) * _msPerTick, (sys - before.Sys) * _msPerTick, cgroup)
+                usage.Add(new ThreadUsage(pid, tid, commName, cpu, (user - thread.User) * _msPerTick, (sys - thread.Sys) * _msPerTick, cgroup)
                 {
                     Command = command,
                 });
             }
+
+            (thread.User, thread.Sys, thread.Seen) = (user, sys, _scan);
         }
     }
 
@@ -235,15 +287,16 @@ public sealed class ThreadCpuProbe
     /// </summary>
     public static bool TryParseStat(ReadOnlySpan<byte> stat, out string comm, out ulong user, out ulong sys, out int cpu)
     {
-        bool parsed = TryParseStat(stat, out Range range, out user, out sys, out cpu);
+        bool parsed = TryParseStat(stat, out Range range, out user, out sys, out cpu, out _);
         comm = parsed || range.End.Value > 0 ? System.Text.Encoding.UTF8.GetString(stat[range]) : "";
         return parsed;
     }
 
-    /// <summary>As the public parser, with comm as a range of <paramref name="stat"/> (nothing allocated).</summary>
-    internal static bool TryParseStat(ReadOnlySpan<byte> stat, out Range comm, out ulong user, out ulong sys, out int cpu)
+    /// <summary>As the public parser, with comm as a range of <paramref name="stat"/> (nothing allocated) and num_threads (field 20).</summary>
+    internal static bool TryParseStat(ReadOnlySpan<byte> stat, out Range comm, out ulong user, out ulong sys, out int cpu, out int threads)
     {
         comm = default;
+        threads = 0;
         user = sys = 0;
         cpu = -1;
         int open = stat.IndexOf((byte)'(');
@@ -269,6 +322,9 @@ public sealed class ThreadCpuProbe
                     break;
                 case 15:
                     Utf8Parser.TryParse(token, out sys, out _);
+                    break;
+                case 20:
+                    Utf8Parser.TryParse(token, out threads, out _);
                     break;
                 case 39:
                     Utf8Parser.TryParse(token, out cpu, out _);

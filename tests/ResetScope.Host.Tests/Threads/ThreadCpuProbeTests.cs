@@ -10,7 +10,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
 
     public void Dispose() => Directory.Delete(_proc, recursive: true);
 
-    private static string Stat(int tid, string comm, ulong utime, ulong stime, int cpu)
+    private static string Stat(int tid, string comm, ulong utime, ulong stime, int cpu, int threads = 1)
     {
         // Fields 3..52 after "(comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime ...
         var f = new List<string> { "R", "1", "1", "0", "0", "-1", "4194560", "0", "0", "0", "0", utime.ToString(), stime.ToString() };
@@ -19,6 +19,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
             f.Add("0");
         }
 
+        f[17] = threads.ToString(); // field 20: num_threads
         f.Add(cpu.ToString()); // field 39: processor
         f.AddRange(["0", "0", "0", "0"]);
         return $"{tid} ({comm}) {string.Join(' ', f)}\n";
@@ -141,6 +142,58 @@ public sealed class ThreadCpuProbeTests : IDisposable
         Thread(500, 502, "worker2", 2, 0, 1, cgroupFile.TrimEnd('\n'));
 
         probe.Scan().Select(u => (u.Tid, u.Cgroup)).Should().Equal((502, expected), (501, expected));
+    }
+
+    /// <summary>/proc/&lt;pid&gt;/stat: the whole process (its threads' CPU time summed).</summary>
+    private void Process(int pid, string comm, ulong utime, ulong stime, int threads) =>
+        File.WriteAllText(Path.Combine(_proc, pid.ToString(), "stat"), Stat(pid, comm, utime, stime, 0, threads));
+
+    [Fact]
+    public void A_process_whose_own_cpu_time_did_not_move_is_not_read_thread_by_thread()
+    {
+        Thread(700, 700, "idle", 10, 10, 0);
+        Thread(700, 701, "idle-worker", 5, 5, 1);
+        Process(700, "idle", 15, 15, threads: 2);
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        probe.Scan();
+
+        // A task file that changed under a process that did not: the process's figures are the ones trusted.
+        Thread(700, 701, "idle-worker", 9, 5, 1);
+
+        probe.Scan().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_process_whose_cpu_time_moved_has_its_threads_read_and_reported()
+    {
+        Thread(710, 710, "web", 10, 10, 0);
+        Thread(710, 711, "web-worker", 5, 5, 1);
+        Process(710, "web", 15, 15, threads: 2);
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        probe.Scan();
+        probe.Scan().Should().BeEmpty();
+
+        Thread(710, 711, "web-worker", 25, 5, 1);
+        Process(710, "web", 35, 15, threads: 2);
+
+        probe.Scan().Should().Equal(new ThreadUsage(710, 711, "web-worker", 1, 200, 0, "/kubepods.slice/kubelet.service"));
+    }
+
+    [Fact]
+    public void A_thread_that_exited_is_forgotten_and_one_reusing_its_id_starts_afresh()
+    {
+        Thread(720, 720, "svc", 10, 10, 0);
+        Thread(720, 721, "svc-worker", 50, 50, 1);
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        probe.Scan();
+        Directory.Delete(Path.Combine(_proc, "720", "task", "721"), recursive: true);
+        probe.Scan().Should().BeEmpty();
+
+        Thread(720, 721, "svc-worker", 1, 0, 1); // a new thread with the old id: no delta against the dead one's figures
+        probe.Scan().Should().BeEmpty("a thread first seen only primes");
+
+        Thread(720, 721, "svc-worker", 3, 0, 1);
+        probe.Scan().Should().Equal(new ThreadUsage(720, 721, "svc-worker", 1, 20, 0, "/kubepods.slice/kubelet.service"));
     }
 
     [LinuxFact]
