@@ -216,7 +216,11 @@ public sealed class CpuRecorder : IDisposable
         return windows;
     }
 
-    public void Dispose() => _sampler.Dispose();
+    public void Dispose()
+    {
+        _sampler.Dispose();
+        _threads.Dispose();
+    }
 
     private static ulong SoftirqThreadWait(PerCpuSample s, int cpu) => s.Ksoftirqd[cpu].Valid ? s.Ksoftirqd[cpu].RunQueueWaitNs : 0;
 

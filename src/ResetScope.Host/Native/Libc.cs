@@ -38,6 +38,21 @@ internal static unsafe partial class Libc
     public static partial nint Read(int fd, ref byte buffer, nint count);
 
     /// <summary>linux_dirent64 records into <paramref name="buffer"/>: 0 at the end, -1 on error.</summary>
+    [LibraryImport("libc", EntryPoint = "pread64", SetLastError = true)]
+    public static partial nint PRead(int fd, ref byte buffer, nint count, long offset);
+
+    public const int RLimitNoFile = 7;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRLimit(int resource, out RLimit limit);
+
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, ref byte buffer, nint count);
 

@@ -20,7 +20,7 @@ public sealed record ThreadUsage(int Pid, int Tid, string Comm, int Cpu, double 
 /// the busiest threads. A slow-cadence probe (cost grows with the number of threads), so it is run once per
 /// window, not per sample.
 /// </summary>
-public sealed class ThreadCpuProbe
+public sealed class ThreadCpuProbe : IDisposable
 {
     private readonly string _procRoot;
     private readonly double _msPerTick;
@@ -41,12 +41,18 @@ public sealed class ThreadCpuProbe
     private readonly Dictionary<long, ThreadState> _threads = [];
     private int _scan;
 
+    // Most of a /proc/<pid>/stat read's cost here is its open: the files of that many processes stay open across
+    // scans (a pread at offset 0 regenerates one), a quarter of the fd limit at most.
+    private readonly int _maxOpenStats;
+    private int _openStats;
+
     private struct ProcessState
     {
         public ulong Total; // utime + stime of all its threads, from /proc/<pid>/stat
         public int Threads;
         public int Seen;
         public int Walked;
+        public int StatFd; // its /proc/<pid>/stat kept open across scans, plus one (0: none)
 
         // Read once when the process first appears: one that exits before the next scan is a zombie whose cmdline
         // reads empty, and a short-lived hog is exactly the one to name.
@@ -61,7 +67,13 @@ public sealed class ThreadCpuProbe
     }
 
     public ThreadCpuProbe(string procRoot = "/proc", int clockTicksPerSecond = 100)
+        : this(procRoot, clockTicksPerSecond, DefaultMaxOpenStats())
     {
+    }
+
+    internal ThreadCpuProbe(string procRoot, int clockTicksPerSecond, int maxOpenStats)
+    {
+        _maxOpenStats = maxOpenStats;
         _procRoot = procRoot;
         _msPerTick = 1000.0 / clockTicksPerSecond;
         byte[] root = System.Text.Encoding.UTF8.GetBytes(procRoot.EndsWith('/') ? procRoot : procRoot + "/");
@@ -113,6 +125,7 @@ public sealed class ThreadCpuProbe
         {
             if (process.Seen != _scan)
             {
+                CloseStat(process.StatFd);
                 _processes.Remove(pid);
             }
         }
@@ -131,7 +144,7 @@ public sealed class ThreadCpuProbe
         }
 
         process.Seen = _scan;
-        if (TryReadFile(Append(pidEnd, "/stat\0"u8), _buffer, out int length)
+        if (TryReadProcessStat(ref process, pidEnd, out int length)
             && TryParseStat(_buffer.AsSpan(0, length), out _, out ulong user, out ulong sys, out _, out int threads))
         {
             bool moved = !known || user + sys != process.Total || threads != process.Threads;
@@ -239,46 +252,115 @@ public sealed class ThreadCpuProbe
         return null;
     }
 
-    /// <summary>Reads the file whose NUL-terminated path is _path[..pathEnd] into <paramref name="into"/> (what fits).</summary>
-    private unsafe bool TryReadFile(int pathEnd, byte[] into, out int length)
+    /// <summary>The process's own stat, through the fd kept for it (opened and kept while under the cap).</summary>
+    private bool TryReadProcessStat(ref ProcessState process, int pidEnd, out int length)
     {
-        System.Diagnostics.Debug.Assert(pathEnd > 0 && _path[pathEnd - 1] == 0, "the path ends with its NUL");
-        length = 0;
-        int fd;
-        fixed (byte* path = _path)
+        if (process.StatFd > 0)
         {
-            fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloexec);
+            if (TryReadAll(process.StatFd - 1, _buffer, out length))
+            {
+                return true;
+            }
+
+            CloseStat(process.StatFd); // the process is gone (ESRCH); a new one may have its pid: open again
+            process.StatFd = 0;
         }
 
+        int fd = OpenPath(Append(pidEnd, "/stat\0"u8));
         if (fd < 0)
         {
+            length = 0;
+            return false;
+        }
+
+        bool read = TryReadAll(fd, _buffer, out length);
+        if (read && _openStats < _maxOpenStats)
+        {
+            process.StatFd = fd + 1;
+            _openStats++;
+        }
+        else
+        {
+            Libc.Close(fd);
+        }
+
+        return read;
+    }
+
+    private void CloseStat(int statFd)
+    {
+        if (statFd > 0)
+        {
+            Libc.Close(statFd - 1);
+            _openStats--;
+        }
+    }
+
+    /// <summary>Reads the file whose NUL-terminated path is _path[..pathEnd] into <paramref name="into"/> (what fits).</summary>
+    private bool TryReadFile(int pathEnd, byte[] into, out int length)
+    {
+        int fd = OpenPath(pathEnd);
+        if (fd < 0)
+        {
+            length = 0;
             return false;
         }
 
         try
         {
-            while (length < into.Length)
-            {
-                nint n = Libc.Read(fd, ref into[length], into.Length - length);
-                if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EIntr)
-                {
-                    continue;
-                }
-
-                if (n <= 0)
-                {
-                    return n == 0 && length > 0; // an empty file or a failed read (the process exited) is nothing
-                }
-
-                length += (int)n;
-            }
-
-            return true;
+            return TryReadAll(fd, into, out length);
         }
         finally
         {
             Libc.Close(fd);
         }
+    }
+
+    private unsafe int OpenPath(int pathEnd)
+    {
+        System.Diagnostics.Debug.Assert(pathEnd > 0 && _path[pathEnd - 1] == 0, "the path ends with its NUL");
+        fixed (byte* path = _path)
+        {
+            return Libc.Open(path, Libc.ORdOnly | Libc.OCloexec);
+        }
+    }
+
+    /// <summary>From offset 0 to the end or as much as fits; false for an empty file or a failed read (the process exited).</summary>
+    private static bool TryReadAll(int fd, byte[] into, out int length)
+    {
+        length = 0;
+        while (length < into.Length)
+        {
+            nint n = Libc.PRead(fd, ref into[length], into.Length - length, length);
+            if (n < 0 && Marshal.GetLastPInvokeError() == Libc.EIntr)
+            {
+                continue;
+            }
+
+            if (n <= 0)
+            {
+                return n == 0 && length > 0;
+            }
+
+            length += (int)n;
+        }
+
+        return true;
+    }
+
+    private static int DefaultMaxOpenStats() =>
+        Libc.GetRLimit(Libc.RLimitNoFile, out Libc.RLimit limit) == 0 ? (int)Math.Min(4096, limit.Current / 4) : 0;
+
+    /// <summary>Closes the stat files kept open.</summary>
+    public void Dispose()
+    {
+        foreach ((int _, ProcessState process) in _processes)
+        {
+            CloseStat(process.StatFd);
+        }
+
+        _processes.Clear();
+        _threads.Clear();
     }
 
     /// <summary>

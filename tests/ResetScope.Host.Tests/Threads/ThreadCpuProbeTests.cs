@@ -48,7 +48,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
     {
         Thread(2413, 2417, "kubelet", 100, 1000, 39);
         Thread(880, 880, "containerd", 10, 10, 3, "0::/system.slice/containerd.service");
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan().Should().BeEmpty("the first scan only primes");
 
         Thread(2413, 2417, "kubelet", 102, 1654, 39);
@@ -65,7 +65,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
     {
         Thread(4100, 4100, "dotnet", 0, 0, 1);
         File.WriteAllText(Path.Combine(_proc, "4100", "cmdline"), "dotnet\0resetscope.dll\0lab\0burn\0--cpu\01\0");
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
 
         Thread(4100, 4100, "dotnet", 300, 0, 1);
@@ -79,7 +79,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
     {
         Thread(4200, 4200, "sh", 0, 0, 0);
         File.WriteAllText(Path.Combine(_proc, "4200", "cmdline"), "sh\0-c\0run\0");
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
 
         Thread(4200, 4200, "stress", 50, 0, 0);
@@ -96,7 +96,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_proc, "self", "task", "1"));
         Directory.CreateDirectory(Path.Combine(_proc, "12345678901", "task", "1"));
         File.WriteAllText(Path.Combine(_proc, "uptime"), "1.0 1.0\n");
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
 
         Thread(300, 300, "ok", 7, 0, 0);
@@ -114,7 +114,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
             Thread(pid, pid + 100_000, "worker", 5, 5, pid % 2);
         }
 
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
         probe.Scan().Should().BeEmpty(); // warmed up: maps sized, code compiled
 
@@ -135,7 +135,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
     {
         Thread(500, 501, "worker", 0, 0, 0, cgroupFile.TrimEnd('\n'));
         Thread(500, 502, "worker2", 0, 0, 1, cgroupFile.TrimEnd('\n'));
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
 
         Thread(500, 501, "worker", 1, 0, 0, cgroupFile.TrimEnd('\n'));
@@ -154,7 +154,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
         Thread(700, 700, "idle", 10, 10, 0);
         Thread(700, 701, "idle-worker", 5, 5, 1);
         Process(700, "idle", 15, 15, threads: 2);
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
 
         // A task file that changed under a process that did not: the process's figures are the ones trusted.
@@ -169,7 +169,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
         Thread(710, 710, "web", 10, 10, 0);
         Thread(710, 711, "web-worker", 5, 5, 1);
         Process(710, "web", 15, 15, threads: 2);
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
         probe.Scan().Should().BeEmpty();
 
@@ -184,7 +184,7 @@ public sealed class ThreadCpuProbeTests : IDisposable
     {
         Thread(720, 720, "svc", 10, 10, 0);
         Thread(720, 721, "svc-worker", 50, 50, 1);
-        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100);
         probe.Scan();
         Directory.Delete(Path.Combine(_proc, "720", "task", "721"), recursive: true);
         probe.Scan().Should().BeEmpty();
@@ -196,10 +196,51 @@ public sealed class ThreadCpuProbeTests : IDisposable
         probe.Scan().Should().Equal(new ThreadUsage(720, 721, "svc-worker", 1, 20, 0, "/kubepods.slice/kubelet.service"));
     }
 
+    private int OpenFilesUnder(string dir) =>
+        Directory.GetFiles("/proc/self/fd").Count(fd => new FileInfo(fd).LinkTarget is string target && target.StartsWith(dir, StringComparison.Ordinal));
+
+    [LinuxFact]
+    public void Process_stat_files_stay_open_between_scans_up_to_the_cap_and_close_on_dispose()
+    {
+        for (int pid = 800; pid < 805; pid++)
+        {
+            Thread(pid, pid, "p" + pid, 1, 1, 0);
+            Process(pid, "p" + pid, 1, 1, threads: 1);
+        }
+
+        var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100, maxOpenStats: 3);
+        probe.Scan();
+        OpenFilesUnder(_proc).Should().Be(3, "three of the five processes' stat files are kept");
+
+        Thread(804, 804, "p804", 5, 1, 0); // one kept open or not, each is read afresh
+        Process(804, "p804", 5, 1, threads: 1);
+        Thread(800, 800, "p800", 3, 1, 0);
+        Process(800, "p800", 3, 1, threads: 1);
+        probe.Scan().Select(u => (u.Pid, u.UserMs)).Should().Equal((804, 40.0), (800, 20.0));
+
+        probe.Dispose();
+        OpenFilesUnder(_proc).Should().Be(0);
+    }
+
+    [LinuxFact]
+    public void A_process_that_went_away_has_its_kept_stat_file_closed()
+    {
+        Thread(810, 810, "gone-soon", 1, 1, 0);
+        Process(810, "gone-soon", 1, 1, threads: 1);
+        using var probe = new ThreadCpuProbe(_proc, clockTicksPerSecond: 100, maxOpenStats: 8);
+        probe.Scan();
+        OpenFilesUnder(_proc).Should().Be(1);
+
+        Directory.Delete(Path.Combine(_proc, "810"), recursive: true);
+        probe.Scan();
+
+        OpenFilesUnder(_proc).Should().Be(0);
+    }
+
     [LinuxFact]
     public void Reads_the_real_proc()
     {
-        var probe = new ThreadCpuProbe();
+        using var probe = new ThreadCpuProbe();
         probe.Scan();
         long spin = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
