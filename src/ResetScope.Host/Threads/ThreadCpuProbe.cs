@@ -17,8 +17,8 @@ public sealed record ThreadUsage(int Pid, int Tid, string Comm, int Cpu, double 
 /// <summary>
 /// Who runs where: scans /proc/&lt;pid&gt;/task/&lt;tid&gt;/stat (utime, stime, processor), keeps the previous
 /// scan, and reports per-thread deltas with the CPU each thread last ran on; optionally samples kernel stacks of
-/// the busiest threads. A slow-cadence probe (cost grows with the number of threads), so it is run once per
-/// window, not per sample.
+/// the busiest threads. A process's threads are read only when its own stat shows that some of them ran. A
+/// slow-cadence probe (cost grows with the number of processes), so it is run once per window, not per sample.
 /// </summary>
 public sealed class ThreadCpuProbe : IDisposable
 {
