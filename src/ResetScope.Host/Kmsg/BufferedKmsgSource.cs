@@ -109,7 +109,7 @@ public sealed class BufferedKmsgSource : IKmsgSource
 
         // Whole milliseconds rounded up, as poll(2) takes them: Wait(TimeSpan) truncates, and a caller waiting for a
         // deadline 0.9 ms away would spin through Wait(0) until it passed.
-        int ms = timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+        int ms = Libc.TimeoutMs(timeout);
         return _pending.Wait(ms);
     }
 

@@ -145,7 +145,7 @@ public sealed class DevKmsg : IKmsgSource
     public bool WaitReadable(TimeSpan timeout)
     {
         var poll = new Libc.PollFd { Fd = _fd, Events = Libc.PollIn };
-        int ms = timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+        int ms = Libc.TimeoutMs(timeout);
         int n = Libc.Poll(ref poll, 1, ms);
         return n > 0 && (poll.Revents & Libc.PollIn) != 0;
     }

@@ -65,6 +65,10 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     public static partial nint GetDents64(int fd, ref byte buffer, nint count);
 
+    /// <summary>A timeout in whole milliseconds rounded up, as poll(2) takes it (0 for none or negative).</summary>
+    public static int TimeoutMs(TimeSpan timeout) =>
+        timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(ref PollFd fds, nuint count, int timeoutMs);
 
